@@ -1,0 +1,1 @@
+"""The SDK surface (layer 2): clients, agents, calls, participants and raw streams."""

@@ -1,0 +1,174 @@
+"""Incoming raw video: ``RawIncomingVideoStream``.
+
+Threads: ``state_changed`` fires on the SDK's event-loop thread;
+``raw_video_frame_received`` fires on the stream's own delivery thread, so a
+slow handler delays only its own stream and never the network. Delivery keeps
+the newest frame: a handler slower than the sender sees fewer, fresher frames
+(``frames_dropped`` counts the others), never a growing backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import av
+
+from .._events import EventSlot
+from ..media.video_conversion import from_av_frame
+from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat
+from .delivery import LatestItemWorker
+from .enums import MediaStreamType, StreamDirection, VideoStreamKind, VideoStreamState
+from .errors import InvalidStateError
+from .event_args import RawVideoFrameReceivedEventArgs, VideoStreamStateChangedEventArgs
+
+logger = logging.getLogger(__name__)
+
+TICKS_PER_SECOND = 10_000_000
+
+
+class RawIncomingVideoStream:
+    """One remote participant's video (camera-like or screen share), as raw frames.
+
+    Life: AVAILABLE (subscribe to ``raw_video_frame_received``, then ``start()``)
+    -> STARTED (frames flow) -> STOPPED -> NOT_AVAILABLE (finished).
+
+    Events:
+        state_changed: ``args.stream`` (this stream), on the event-loop thread.
+        raw_video_frame_received: ``args.frame`` (a ``RawVideoFrameBuffer`` in
+            ``pixel_format``, buffers as 2-D numpy arrays of ``stride`` bytes per
+            row) and ``args.stream``, on this stream's delivery thread.
+    """
+
+    state_changed = EventSlot[VideoStreamStateChangedEventArgs]()
+    raw_video_frame_received = EventSlot[RawVideoFrameReceivedEventArgs]()
+
+    _ids = 1000
+    _ids_lock = threading.Lock()
+
+    def __init__(
+        self,
+        participant: object,
+        slot: str,
+        media_stream_type: MediaStreamType,
+        pixel_format: VideoStreamPixelFormat,
+        width: int = 0,
+        height: int = 0,
+    ) -> None:
+        with RawIncomingVideoStream._ids_lock:
+            RawIncomingVideoStream._ids += 1
+            self.id = RawIncomingVideoStream._ids
+        self.participant = participant
+        self.slot = slot
+        self._media_stream_type = media_stream_type
+        self.pixel_format = pixel_format
+        self._announced_size = (width, height)
+        self._state = VideoStreamState.AVAILABLE
+        self._lock = threading.Lock()
+        self._worker: LatestItemWorker[av.VideoFrame] | None = None
+        self._format: VideoStreamFormat | None = None
+        self._first_pts: int | None = None
+        self._first_ticks = 0
+        self.frames_received = 0
+        self._dropped_before = 0
+
+    @property
+    def kind(self) -> VideoStreamKind:
+        """Always ``RAW_INCOMING``."""
+        return VideoStreamKind.RAW_INCOMING
+
+    @property
+    def direction(self) -> StreamDirection:
+        """Always ``INCOMING``."""
+        return StreamDirection.INCOMING
+
+    @property
+    def media_stream_type(self) -> MediaStreamType:
+        """``VIDEO`` for a camera-like stream, ``SCREEN_SHARING`` for a screen share."""
+        return self._media_stream_type
+
+    @property
+    def state(self) -> VideoStreamState:
+        """The stream's state."""
+        return self._state
+
+    @property
+    def format(self) -> VideoStreamFormat | None:
+        """The format of the last frame delivered (``None`` before the first)."""
+        return self._format
+
+    @property
+    def frames_dropped(self) -> int:
+        """Frames skipped because the handler was still busy with an earlier one."""
+        worker = self._worker
+        return self._dropped_before + (worker.dropped if worker is not None else 0)
+
+    def start(self) -> None:
+        """Start delivering frames (``state`` becomes ``STARTED``). Safe from any thread."""
+        with self._lock:
+            if self._state is VideoStreamState.STARTED:
+                return
+            if (
+                self._state is not VideoStreamState.AVAILABLE
+                and self._state is not VideoStreamState.STOPPED
+            ):
+                raise InvalidStateError(
+                    f"start() needs the stream AVAILABLE or STOPPED, but it is {self._state.name}"
+                )
+            self._worker = LatestItemWorker(f"engine_plugin-video-{self.id}", self._deliver)
+            self._state = VideoStreamState.STARTED
+        self.state_changed.fire(VideoStreamStateChangedEventArgs(self))
+
+    def stop(self) -> None:
+        """Stop delivering frames (``state`` becomes ``STOPPED``). Safe from any thread."""
+        self._stop(wait=True)
+
+    def _stop(self, wait: bool) -> None:
+        with self._lock:
+            if self._state is not VideoStreamState.STARTED:
+                return
+            worker, self._worker = self._worker, None
+            self._state = VideoStreamState.STOPPED
+        if worker is not None:
+            self._dropped_before += worker.dropped
+            worker.stop(wait=wait)
+        self.state_changed.fire(VideoStreamStateChangedEventArgs(self))
+
+    # -- internals -----------------------------------------------------------------
+
+    def _offer(self, frame: av.VideoFrame) -> None:
+        """A decoded frame arrived (event-loop thread)."""
+        self.frames_received += 1
+        worker = self._worker
+        if worker is not None:
+            worker.offer(frame)
+
+    def _ticks(self, frame: av.VideoFrame) -> int:
+        pts = frame.pts
+        if pts is None or frame.time_base is None:
+            return time.monotonic_ns() // 100
+        ticks = int(pts * frame.time_base * TICKS_PER_SECOND)
+        if self._first_pts is None:
+            self._first_pts = ticks
+            self._first_ticks = time.monotonic_ns() // 100
+        return self._first_ticks + ticks - self._first_pts
+
+    def _deliver(self, frame: av.VideoFrame) -> None:
+        raw = from_av_frame(frame, self.pixel_format, self._ticks(frame))
+        self._format = raw.stream_format
+        self.raw_video_frame_received.fire(RawVideoFrameReceivedEventArgs(raw, self))
+
+    def _finish(self) -> None:
+        """The remote stopped sending or left: STOPPED (if started), then NOT_AVAILABLE."""
+        self._stop(wait=False)
+        with self._lock:
+            if self._state is VideoStreamState.NOT_AVAILABLE:
+                return
+            self._state = VideoStreamState.NOT_AVAILABLE
+        self.state_changed.fire(VideoStreamStateChangedEventArgs(self))
+
+    def __repr__(self) -> str:
+        return (
+            f"<RawIncomingVideoStream {self.id} {self._media_stream_type.name} {self._state.name}>"
+        )

@@ -1,0 +1,115 @@
+"""Helpers for the SDK tests: a paced pattern sender and frame recorders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine_plugin import (
+    RawIncomingVideoStream,
+    RawOutgoingVideoStream,
+    RawVideoFrameBuffer,
+    RawVideoFrameReceivedEventArgs,
+    VideoStreamPixelFormat,
+    VideoStreamState,
+    VideoStreamStateChangedEventArgs,
+)
+from engine_plugin.media.test_patterns import (
+    pattern_frame,
+    psnr,
+    read_frame_number,
+    read_frame_number_i420,
+)
+
+
+class PatternSender:
+    """Sends numbered pattern frames on a thread while the stream is STARTED."""
+
+    def __init__(self, stream: RawOutgoingVideoStream, fps: int = 30) -> None:
+        self.stream = stream
+        self.fps = fps
+        self.sent = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-pattern-sender", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        period = 1 / self.fps
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            if self.stream.state is VideoStreamState.STARTED:
+                fmt = self.stream.format
+                rgba = pattern_frame(fmt.width, fmt.height, self.sent)
+                frame = RawVideoFrameBuffer(
+                    buffers=[rgba],
+                    stream_format=fmt,
+                    timestamp_in_ticks=self.stream.timestamp_in_ticks,
+                )
+                try:
+                    self.stream.send_raw_video_frame(frame)
+                    self.sent += 1
+                except Exception as exc:  # state may change between check and send
+                    if self.stream.state is VideoStreamState.STARTED:
+                        self.errors.append(exc)
+            next_t += period
+            self._stop.wait(max(0.0, next_t - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@dataclass
+class FrameRecord:
+    number: int | None
+    psnr: float
+    width: int
+    height: int
+    received_at: float
+
+
+@dataclass
+class FrameRecorder:
+    """Starts an incoming stream once AVAILABLE and records what each frame shows."""
+
+    pixel_format: VideoStreamPixelFormat
+    records: list[FrameRecord] = field(default_factory=list)
+    states: list[VideoStreamState] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attach(self, stream: RawIncomingVideoStream) -> None:
+        self.states.append(stream.state)
+        stream.raw_video_frame_received += self.on_frame
+        stream.state_changed += self.on_state
+        if stream.state is VideoStreamState.AVAILABLE:
+            stream.start()
+
+    def on_state(self, args: VideoStreamStateChangedEventArgs) -> None:
+        self.states.append(args.stream.state)
+
+    def on_frame(self, args: RawVideoFrameReceivedEventArgs) -> None:
+        frame = args.frame
+        fmt = frame.stream_format
+        assert fmt is not None
+        w, h = fmt.width, fmt.height
+        if self.pixel_format is VideoStreamPixelFormat.RGBA:
+            plane = np.asarray(frame.buffers[0]).reshape(h, -1)[:, : w * 4].reshape(h, w, 4)
+            number = read_frame_number(plane)
+            score = psnr(plane[..., :3], pattern_frame(w, h, number)[..., :3]) if number is not None else 0.0
+        else:
+            y = np.asarray(frame.buffers[0]).reshape(h, -1)[:, :w]
+            number = read_frame_number_i420(y, w, h)
+            if number is not None:
+                import av
+
+                ref = av.VideoFrame.from_ndarray(pattern_frame(w, h, number), format="rgba")
+                ref_y = ref.reformat(format="yuv420p").to_ndarray()[:h]
+                score = psnr(y, ref_y)
+            else:
+                score = 0.0
+        with self.lock:
+            self.records.append(FrameRecord(number, score, w, h, time.monotonic()))
