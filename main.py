@@ -23,6 +23,7 @@ import numpy as np
 from engine_plugin import (
     AudioStreamChannelMode,
     AudioStreamSampleRate,
+    AudioStreamState,
     CallAgentOptions,
     CallClient,
     CommunicationIdentityClient,
@@ -51,16 +52,25 @@ from engine_plugin import (
     VideoStreamState,
     VirtualOutgoingVideoStream,
 )
-from engine_plugin.media.test_patterns import ToneGenerator, dominant_frequencies, pattern_frame
+from engine_plugin.media.test_patterns import (
+    ToneGenerator,
+    dominant_frequencies,
+    pattern_frame,
+    read_frame_number,
+)
 
 log = logging.getLogger("demo")
 
-RESOLUTIONS = {r.name.lower(): r for r in VideoStreamResolution if r is not VideoStreamResolution.UNKNOWN}
+RESOLUTIONS = {
+    r.name.lower(): r for r in VideoStreamResolution if r is not VideoStreamResolution.UNKNOWN
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The demo's command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds to run (default 10)")
     parser.add_argument(
         "--resolution",
@@ -106,10 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             fmt = event.frame.stream_format
             assert fmt is not None
             sizes.add((fmt.width, fmt.height))
-            received.append(time.monotonic())
-            sent = sent_at.pop(event.frame.timestamp_in_ticks, None)
+            now = time.monotonic()
+            received.append(now)
+            plane = event.frame.buffers[0]
+            rgba = np.asarray(plane)[:, : fmt.width * 4].reshape(fmt.height, fmt.width, 4)
+            number = read_frame_number(rgba)
+            sent = sent_at.pop(number, None) if number is not None else None
             if sent is not None:
-                latencies.append(time.monotonic() - sent)
+                latencies.append(now - sent)
 
         def on_stream(e):  # type: ignore[no-untyped-def]
             if e.stream.state is VideoStreamState.AVAILABLE:
@@ -130,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         viewer_call = viewer.join(
             group,
             JoinCallOptions(
-                incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA),
+                incoming_video_options=IncomingVideoOptions(
+                    pixel_format=VideoStreamPixelFormat.RGBA
+                ),
                 incoming_audio_options=IncomingAudioOptions(stream=audio_in),
             ),
         ).result(10)
@@ -138,7 +154,13 @@ def main(argv: list[str] | None = None) -> int:
 
         video = VirtualOutgoingVideoStream(
             RawOutgoingVideoStreamOptions(
-                formats=[VideoStreamFormat(resolution=resolution, pixel_format=VideoStreamPixelFormat.RGBA, frames_per_second=min(30, resolution.max_frames_per_second))]
+                formats=[
+                    VideoStreamFormat(
+                        resolution=resolution,
+                        pixel_format=VideoStreamPixelFormat.RGBA,
+                        frames_per_second=resolution.max_frames_per_second,
+                    )
+                ]
             )
         )
         props = RawOutgoingAudioStreamProperties(
@@ -152,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
                 outgoing_audio_options=OutgoingAudioOptions(stream=audio_out),
             ),
         ).result(10)
-        log.info("both agents joined group %s; sending %s for %.0f s", group.group_id, resolution.name, args.duration)
+        log.info(
+            "both agents joined group %s; sending %s for %.0f s",
+            group.group_id,
+            resolution.name,
+            args.duration,
+        )
 
         stop = threading.Event()
 
@@ -160,18 +187,26 @@ def main(argv: list[str] | None = None) -> int:
             tone = ToneGenerator(440.0, 48000, 1)
             fps = video.format.frames_per_second
             n = 0
+            sent_audio = 0
             start = time.monotonic()
             while not stop.is_set():
                 if video.state is VideoStreamState.STARTED:
                     fmt = video.format
-                    ticks = video.timestamp_in_ticks
-                    frame = RawVideoFrameBuffer(buffers=[pattern_frame(fmt.width, fmt.height, n)], stream_format=fmt, timestamp_in_ticks=ticks)
-                    sent_at[ticks] = time.monotonic()
+                    frame = RawVideoFrameBuffer(
+                        buffers=[pattern_frame(fmt.width, fmt.height, n)],
+                        stream_format=fmt,
+                        timestamp_in_ticks=video.timestamp_in_ticks,
+                    )
+                    sent_at[n] = time.monotonic()
                     video.send_raw_video_frame(frame)
                     n += 1
-                if audio_out.state.name == "STARTED":
-                    for _ in range(int(1000 / fps) // 20 or 1):
-                        audio_out.send_raw_audio_buffer(RawAudioBuffer(tone.next_chunk(960).tobytes()))
+                if audio_out.state is AudioStreamState.STARTED:
+                    # One 20 ms buffer per 20 ms of video time.
+                    due = int((n / fps) / 0.02)
+                    while sent_audio < due:
+                        chunk = tone.next_chunk(960).tobytes()
+                        audio_out.send_raw_audio_buffer(RawAudioBuffer(chunk))
+                        sent_audio += 1
                 stop.wait(max(0.0, start + n / fps - time.monotonic()))
 
         worker = threading.Thread(target=send_media, name="demo-sender")
@@ -191,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"video latency: median {statistics.median(latencies) * 1000:.0f} ms")
     if heard:
         pcm = np.concatenate(heard[len(heard) // 4 :])
-        print(f"audio: {len(heard)} buffers, loudest {dominant_frequencies(pcm, 48000, 2, 1)} Hz")
+        loudest = dominant_frequencies(pcm, 48000, 2, 1)[0]
+        print(f"audio: {len(heard)} buffers, loudest frequency {loudest:.0f} Hz")
     return 0 if received else 1
 
 

@@ -63,6 +63,7 @@ def no_thread_leak() -> Iterator[None]:
     """Fail if SDK threads made during the test are still alive after it."""
     before = set(threading.enumerate())
     yield
+
     def leaked() -> list[threading.Thread]:
         return [
             t

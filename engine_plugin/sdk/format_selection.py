@@ -16,7 +16,7 @@ UP_MARGIN = 1.25
 """A larger format is chosen once the estimate exceeds its need by this factor."""
 
 
-def pixel_rate(fmt: VideoStreamFormat) -> int:
+def pixel_rate(fmt: VideoStreamFormat) -> float:
     """Pixels per second of ``fmt``."""
     return fmt.width * fmt.height * fmt.frames_per_second
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -115,8 +116,8 @@ class PeerLink:
                         await self.pc.setLocalDescription(await self.pc.createAnswer())
                     await self._send_sdp()
                 self._start_pumps()
-                for candidate in self._pending_candidates:
-                    await self._add_candidate(candidate)
+                for pending in self._pending_candidates:
+                    await self._add_candidate(pending)
                 self._pending_candidates.clear()
             candidate = data.get("candidate")
             if isinstance(candidate, dict):
@@ -158,14 +159,10 @@ class PeerLink:
             if track is None:
                 continue
             if index == 0:
-                coro = receive.pump_audio(
-                    track, lambda frame, r=remote: listener.on_audio_frame(r, frame)
-                )
+                coro = receive.pump_audio(track, functools.partial(listener.on_audio_frame, remote))
             else:
-                slot = SLOTS[index - 1]
-                coro = receive.pump_video(
-                    track, lambda frame, r=remote, s=slot: listener.on_video_frame(r, s, frame)
-                )
+                deliver = functools.partial(listener.on_video_frame, remote, SLOTS[index - 1])
+                coro = receive.pump_video(track, deliver)
             self._pumps.append(loop.create_task(coro, name=f"pump {remote} {index}"))
 
     def bandwidth(self, slot: str) -> int | None:
@@ -397,9 +394,9 @@ class MeshTransport:
             self.listener.on_disconnected(str(message["reason"]))
         else:
             call_id = message.get("call_id")
-            session = self.sessions.get(str(call_id)) if call_id is not None else None
-            if session is not None:
-                await session.handle(message)
+            target = self.sessions.get(str(call_id)) if call_id is not None else None
+            if target is not None:
+                await target.handle(message)
             else:
                 logger.debug("ignoring %s for unknown call %s", kind, call_id)
 

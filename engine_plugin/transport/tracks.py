@@ -137,7 +137,7 @@ class SlotVideoTrack(MediaStreamTrack):
     def wake(self) -> None:
         self._changed.set()
 
-    async def recv(self) -> av.VideoFrame:  # type: ignore[override]
+    async def recv(self) -> av.VideoFrame:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -217,7 +217,7 @@ class SlotAudioTrack(MediaStreamTrack):
         self._queue.append(chunk)
         self._changed.set()
 
-    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+    async def recv(self) -> av.AudioFrame:
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError

@@ -99,7 +99,11 @@ class FrameRecorder:
         if self.pixel_format is VideoStreamPixelFormat.RGBA:
             plane = np.asarray(frame.buffers[0]).reshape(h, -1)[:, : w * 4].reshape(h, w, 4)
             number = read_frame_number(plane)
-            score = psnr(plane[..., :3], pattern_frame(w, h, number)[..., :3]) if number is not None else 0.0
+            score = (
+                psnr(plane[..., :3], pattern_frame(w, h, number)[..., :3])
+                if number is not None
+                else 0.0
+            )
         else:
             y = np.asarray(frame.buffers[0]).reshape(h, -1)[:, :w]
             number = read_frame_number_i420(y, w, h)

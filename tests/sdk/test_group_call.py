@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 import uuid
 
 import pytest
@@ -40,6 +39,7 @@ def _video_stream() -> VirtualOutgoingVideoStream:
 def _watch(call, recorder: FrameRecorder) -> None:  # type: ignore[no-untyped-def]
     def on_participants(args: ParticipantsUpdatedEventArgs) -> None:
         for participant in args.added_participants:
+
             def on_stream(a, recorder=recorder) -> None:  # type: ignore[no-untyped-def]
                 if a.stream.state is VideoStreamState.AVAILABLE:
                     recorder.attach(a.stream)
@@ -62,12 +62,16 @@ def test_pattern_reaches_two_receivers_in_rgba_and_i420(make_agent) -> None:  # 
     i420 = FrameRecorder(VideoStreamPixelFormat.I420)
     bob_call = bob.join(
         group,
-        JoinCallOptions(incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)),
+        JoinCallOptions(
+            incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)
+        ),
     ).result(10)
     _watch(bob_call, rgba)
     carol_call = carol.join(
         group,
-        JoinCallOptions(incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.I420)),
+        JoinCallOptions(
+            incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.I420)
+        ),
     ).result(10)
     _watch(carol_call, i420)
 
@@ -80,8 +84,11 @@ def test_pattern_reaches_two_receivers_in_rgba_and_i420(make_agent) -> None:  # 
     sender = PatternSender(stream)
     try:
         wait_until(lambda: alice_call.state is CallState.CONNECTED, what="alice connected")
-        wait_until(lambda: len(rgba.records) > 90 and len(i420.records) > 90, timeout=30,
-                   what="3 s of frames at both receivers")
+        wait_until(
+            lambda: len(rgba.records) > 90 and len(i420.records) > 90,
+            timeout=30,
+            what="3 s of frames at both receivers",
+        )
     finally:
         sender.stop()
     assert not sender.errors
@@ -94,13 +101,17 @@ def test_pattern_reaches_two_receivers_in_rgba_and_i420(make_agent) -> None:  # 
         assert None not in numbers
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), "frame order"
         scores = [r.psnr for r in settled]
-        assert min(scores) >= 30, f"PSNR min {min(scores):.1f} median {statistics.median(scores):.1f}"
+        assert min(scores) >= 30, (
+            f"PSNR min {min(scores):.1f} median {statistics.median(scores):.1f}"
+        )
         assert recorder.states[:2] == [VideoStreamState.AVAILABLE, VideoStreamState.STARTED]
         assert {(r.width, r.height) for r in settled} == {(640, 360)}
 
     # Each receiver sees one camera-like stream from Alice.
-    alice_in_bob = [p for p in bob_call.remote_participants if p.display_name == "Alice"][0]
-    assert [s.media_stream_type for s in alice_in_bob.incoming_video_streams] == [MediaStreamType.VIDEO]
+    alice_in_bob = next(p for p in bob_call.remote_participants if p.display_name == "Alice")
+    assert [s.media_stream_type for s in alice_in_bob.incoming_video_streams] == [
+        MediaStreamType.VIDEO
+    ]
     for call in (alice_call, bob_call, carol_call):
         call.hang_up().result(10)
     assert stream.state is VideoStreamState.NOT_AVAILABLE

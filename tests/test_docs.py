@@ -1,0 +1,41 @@
+"""The README's snippet runs as written, and entry points answer --help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.timeout(60)
+def test_readme_snippet_runs() -> None:
+    blocks = _readme_python_blocks()
+    assert blocks, "README.md has no python snippet"
+    result = subprocess.run(
+        [sys.executable, "-c", blocks[0]], capture_output=True, text=True, timeout=50, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "CallState.CONNECTED VideoStreamState.STARTED"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["main.py"], ["-m", "engine_plugin.service"], ["-m", "bench.calls"]],
+    ids=["main", "service", "bench"],
+)
+def test_entry_points_have_help(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, *command, "--help"], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
