@@ -68,12 +68,19 @@ HARD_MAX_FRAME_BYTES: Final = 1 << 20
 """A frame above this size is not read at all: the service closes with 1009 (message too big)."""
 
 MAX_REF_CHARS: Final = 64
+"""Longest ``ref``."""
 MAX_TOKEN_CHARS: Final = 8192
+"""Longest ``auth.token``."""
 MAX_GROUP_ID_CHARS: Final = 128
+"""Longest ``join.group_id`` (letters, digits and ``-_.:``)."""
 MAX_DISPLAY_NAME_CHARS: Final = 256
+"""Longest ``display_name``."""
 MAX_ID_CHARS: Final = 256
+"""Longest call id, participant id or user id in a client message."""
 MAX_TARGETS: Final = 32
+"""Most users one ``start_call`` may ring."""
 MAX_VIDEO_DIMENSION: Final = 4096
+"""Largest ``width``/``height`` of a video source."""
 
 # --- Client to service ------------------------------------------------------
 

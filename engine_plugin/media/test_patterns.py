@@ -22,12 +22,14 @@ samples after a trip through an encoder, the network and a decoder:
   :func:`dominant_frequencies` and :func:`tone_level_db` analyse PCM.
 
 Barcode layout: the frame is split into 40 cells of ``width // 40`` pixels
-across (centred), in a band of ``max(8, height // 12)`` rows at the top.
-Cells 2 and 37 are black and 3 and 36 white (references for the threshold);
-cells 4 to 35 hold 32 bits, most significant first: 24 bits of the frame
-number (modulo 2**24) and a CRC-8 of them; the outer two cells on each side
-are grey. At 320x180 a cell is 8 x 15 pixels, enough to survive VP8 and H.264
-at ordinary bitrates. Only numpy is used, with no per-pixel Python loops.
+across (centred), in a band of ``max(8, height // 12)`` rows (rounded down to
+even) at the top. Cells 2 and 37 are black and 3 and 36 white (references
+for the threshold); cells 4 to 35 hold 32 bits, most significant first: 24
+bits of the frame number (modulo 2**24) and a CRC-8 of them; the outer two
+cells on each side are grey. At 320x180 a cell is 8 x 14 pixels, which
+survives VP8 at 250 kbps and H.264 at 150 kbps. Sizes and offsets are even,
+so edges fall on 4:2:0 chroma block boundaries. Only numpy is used, with no
+per-pixel Python loops.
 """
 
 from __future__ import annotations
@@ -566,7 +568,8 @@ def dominant_frequencies(pcm: np.ndarray, rate: int, channels: int, count: int =
     down first. Peaks more than 60 dB below the strongest, and anything below
     20 Hz, are ignored, so fewer than ``count`` may come back (none for
     silence). Resolution is about ``rate / len`` Hz, refined by interpolation;
-    give at least 0.1 s of audio.
+    give at least 0.1 s of audio. After a lossy codec, weaker peaks may be
+    coding noise: to tell whether a tone is there, use :func:`tone_level_db`.
     """
     power, _, size = _power_spectrum(pcm, channels)
     if size < 16 or not np.any(power > 0):
@@ -590,7 +593,7 @@ def dominant_frequencies(pcm: np.ndarray, rate: int, channels: int, count: int =
             denom = left - 2.0 * mid + right
             if denom < 0:
                 offset = 0.5 * (left - right) / denom
-        result.append((k + offset) * bin_hz)
+        result.append(float((k + offset) * bin_hz))
     return result
 
 

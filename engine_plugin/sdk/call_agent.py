@@ -207,6 +207,11 @@ class CallAgent:
 
     async def _open(self, call: Call, opener: str, *args: object) -> Call:
         media = call._initial_media()
+        # The call is listed (and calls_updated fires) before it connects, so that a
+        # handler attached there sees every state change and roster event, and so
+        # that a call ended while connecting (call_ended unavailable) is removed again.
+        self._calls.append(call)
+        self.calls_updated.fire(CallsUpdatedEventArgs([call], []))
         call._set_state(CallState.CONNECTING)
         method = getattr(self._transport, opener)
         try:
@@ -214,10 +219,9 @@ class CallAgent:
         except SignalingError as exc:
             call._release_streams()
             call._set_state(CallState.DISCONNECTED)
+            self._forget_call(call)
             raise _translate(exc) from None
         call._bind(session)
-        self._calls.append(call)
-        self.calls_updated.fire(CallsUpdatedEventArgs([call], []))
         return call
 
     async def _join(self, locator: GroupCallLocator, options: JoinCallOptions | None) -> Call:

@@ -127,12 +127,10 @@ class _Peer:
     async def finish(self) -> None:
         """Stop the writer (after it has sent what it can within a second)."""
         self._queue.put_nowait(None)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self.writer), 1.0)
-        if not self.writer.done():
+        done, _ = await asyncio.wait({self.writer}, timeout=1.0)
+        if not done:
             self.writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.writer
+            await asyncio.wait({self.writer})
 
     async def _write(self) -> None:
         while True:
@@ -500,8 +498,7 @@ async def _signaling(request: web.Request) -> web.WebSocketResponse:
             await _serve(state, peer, liveness)
     finally:
         watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watchdog
+        await asyncio.wait({watchdog})
         state.sockets.discard(ws)
     return ws
 
@@ -524,10 +521,17 @@ async def _watchdog(
 
 
 async def _receive(
-    ws: web.WebSocketResponse, liveness: _Liveness, timeout: float | None = None
+    ws: web.WebSocketResponse, liveness: _Liveness, deadline: float | None = None
 ) -> aiohttp.WSMessage:
-    """The next data or close message; answers pings, notes that the client is alive."""
+    """The next data or close message; answers pings, notes that the client is alive.
+
+    Raises :class:`TimeoutError` once the loop time passes ``deadline``.
+    """
+    loop = asyncio.get_running_loop()
     while True:
+        timeout = None if deadline is None else deadline - loop.time()
+        if timeout is not None and timeout <= 0:
+            raise TimeoutError
         msg = await ws.receive(timeout=timeout)
         liveness.seen()
         if msg.type is WSMsgType.PING:
@@ -559,14 +563,10 @@ async def _authenticate(
     state: ServiceState, ws: web.WebSocketResponse, liveness: _Liveness
 ) -> _Peer | None:
     """Wait for ``auth``; returns the new peer, or ``None`` once refused or closed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + state.auth_timeout_s
+    deadline = asyncio.get_running_loop().time() + state.auth_timeout_s
     while True:
-        remaining = deadline - loop.time()
         try:
-            if remaining <= 0:
-                raise TimeoutError
-            msg = await _receive(ws, liveness, timeout=remaining)
+            msg = await _receive(ws, liveness, deadline)
         except TimeoutError:
             await _refuse(ws, f"no auth message within {state.auth_timeout_s:g} s")
             return None
