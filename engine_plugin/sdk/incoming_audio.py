@@ -1,12 +1,15 @@
 """Incoming raw audio: ``RawIncomingAudioStream`` (mixed, and per participant on request).
 
 Threads: decoded audio arrives on the event-loop thread and is resampled into
-one bounded FIFO per remote participant; the stream's own mixer thread ticks
-every ``buffer_duration`` on a drift-free schedule, takes one chunk per
-participant (silence for one that has none ready) and fires
-``mixed_audio_buffer_received`` and, when asked for,
-``unmixed_audio_buffer_received``, on that mixer thread. The listener's own
-voice never enters the mix: only remote participants' tracks are mixed.
+one bounded FIFO per remote participant. The stream's own mixer thread emits a
+buffer as soon as every participant who is speaking has one ready (so the
+mix adds no clock of its own to the latency and follows the senders' clocks,
+never drifting from them), and on a deadline otherwise: a participant whose
+audio is late is mixed as silence, and with nobody sending the mixer still
+emits silence every ``buffer_duration``. Events fire on that mixer thread.
+A FIFO holds at most ``MAX_PENDING_MS``: a participant whose audio arrives in
+a burst loses its oldest samples rather than adding lasting delay.
+The listener's own voice never enters the mix: only remote tracks are mixed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 from .._events import EventSlot
 from .._threads import mark_sdk_thread
 from ..media.audio_format import AudioStreamState, RawIncomingAudioStreamProperties
-from ..media.audio_processing import PcmResampler, av_frame_to_pcm, mix, silence
+from ..media.audio_processing import PcmResampler, mix, silence
 from ..media.frames import RawAudioBuffer
 from .delivery import retire_thread
 from .errors import InvalidStateError
@@ -35,7 +38,12 @@ from .options import RawIncomingAudioStreamOptions
 logger = logging.getLogger(__name__)
 
 TICKS_PER_SECOND = 10_000_000
-MAX_PENDING_MS = 200
+MAX_PENDING_MS = 80
+"""Most audio a participant's FIFO holds; older samples are dropped (bounded latency)."""
+LATE_ALLOWANCE_S = 0.020
+"""How long past its due time the mixer waits for a speaking participant's next buffer."""
+ACTIVE_FOR_S = 0.100
+"""A participant who delivered nothing for this long no longer holds the mix back."""
 RESYNC_AFTER_S = 0.2
 
 
@@ -44,40 +52,27 @@ class _ParticipantAudio:
 
     def __init__(self, out_rate: int, out_channels: int, chunk_samples: int) -> None:
         self.lock = threading.Lock()
-        self.resampler: PcmResampler | None = None
-        self.out_rate = out_rate
-        self.out_channels = out_channels
+        self.resampler = PcmResampler(
+            out_rate, out_channels, out_rate, out_channels, max_pending_ms=MAX_PENDING_MS
+        )
         self.chunk_samples = chunk_samples
-        self.primed = False
+        self.last_arrival = 0.0
 
     def push(self, frame: av.AudioFrame) -> None:
-        pcm = av_frame_to_pcm(frame)
-        channels = len(frame.layout.channels)
         with self.lock:
-            if self.resampler is None:
-                self.resampler = PcmResampler(
-                    frame.sample_rate,
-                    channels,
-                    self.out_rate,
-                    self.out_channels,
-                    max_pending_ms=MAX_PENDING_MS,
-                )
-            self.resampler.push(pcm)
+            self.resampler.push(frame)
+            self.last_arrival = time.monotonic()
+
+    def ready(self) -> bool:
+        with self.lock:
+            return self.resampler.pending_samples >= self.chunk_samples
+
+    def active(self, now: float) -> bool:
+        return now - self.last_arrival < ACTIVE_FOR_S
 
     def pull(self) -> np.ndarray | None:
         with self.lock:
-            resampler = self.resampler
-            if resampler is None:
-                return None
-            # Start (and restart after running dry) with a little margin against jitter.
-            if not self.primed:
-                if resampler.pending_samples < self.chunk_samples * 3 // 2:
-                    return None
-                self.primed = True
-            chunk = resampler.pull(self.chunk_samples)
-            if chunk is None:
-                self.primed = False
-            return chunk
+            return self.resampler.pull(self.chunk_samples)
 
 
 class RawIncomingAudioStream:
@@ -117,6 +112,7 @@ class RawIncomingAudioStream:
         self._participants: dict[str, _ParticipantAudio] = {}
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
+        self._arrived = threading.Condition()
         self._call: object | None = None
         self.buffers_delivered = 0
 
@@ -157,6 +153,8 @@ class RawIncomingAudioStream:
             was_started = self._state is AudioStreamState.STARTED
             self._state = AudioStreamState.STOPPED
         self._stop_event.set()
+        with self._arrived:
+            self._arrived.notify()
         if thread is not None and wait and thread is not threading.current_thread():
             thread.join(5.0)
         elif thread is not None:
@@ -175,6 +173,8 @@ class RawIncomingAudioStream:
                     self._rate, self._channels, self._chunk_samples
                 )
         entry.push(frame)
+        with self._arrived:
+            self._arrived.notify()
 
     def _remove_participant(self, participant_id: str) -> None:
         with self._lock:
@@ -183,19 +183,19 @@ class RawIncomingAudioStream:
     def _run(self) -> None:
         mark_sdk_thread("audio mixer")
         quiet = silence(self._chunk_samples, self._channels)
-        next_tick = time.monotonic() + self._duration_s
-        ticks = time.monotonic_ns() // 100
         step_ticks = int(self._duration_s * TICKS_PER_SECOND)
+        ticks = time.monotonic_ns() // 100
+        due = time.monotonic() + self._duration_s
         while not self._stop_event.is_set():
-            delay = next_tick - time.monotonic()
-            if delay > 0 and self._stop_event.wait(delay):
-                break
             now = time.monotonic()
-            if now - next_tick > RESYNC_AFTER_S:
-                next_tick = now  # the process stalled: restart the schedule, no burst
-            next_tick += self._duration_s
             with self._lock:
                 entries = list(self._participants.items())
+            speaking = [e for _, e in entries if e.active(now)]
+            all_ready = bool(speaking) and all(e.ready() for e in speaking)
+            if not all_ready and now < due + (LATE_ALLOWANCE_S if speaking else 0.0):
+                with self._arrived:
+                    self._arrived.wait(due + LATE_ALLOWANCE_S - now if speaking else due - now)
+                continue
             ids: list[str] = []
             chunks: list[np.ndarray] = []
             for pid, entry in entries:
@@ -204,20 +204,30 @@ class RawIncomingAudioStream:
                 chunks.append(quiet if chunk is None else chunk)
             mixed = mix(chunks) if chunks else quiet
             ticks += step_ticks
-            try:
-                self.mixed_audio_buffer_received.fire(
-                    IncomingMixedAudioEventArgs(
-                        RawAudioBuffer(data=mixed, timestamp_in_ticks=ticks), self._properties
+            # The next buffer is due one duration after this one (after now when
+            # this one came from arrivals, or when the thread fell far behind).
+            due += self._duration_s
+            if all_ready or now - due > RESYNC_AFTER_S:
+                due = max(due, now + self._duration_s)
+            self._emit(mixed, ids, chunks, ticks)
+
+    def _emit(
+        self, mixed: np.ndarray, ids: list[str], chunks: list[np.ndarray], ticks: int
+    ) -> None:
+        try:
+            self.mixed_audio_buffer_received.fire(
+                IncomingMixedAudioEventArgs(
+                    RawAudioBuffer(data=mixed, timestamp_in_ticks=ticks), self._properties
+                )
+            )
+            if self.receive_unmixed_audio and ids:
+                self.unmixed_audio_buffer_received.fire(
+                    IncomingUnmixedAudioEventArgs(
+                        [RawAudioBuffer(data=c, timestamp_in_ticks=ticks) for c in chunks],
+                        ids,
+                        self._properties,
                     )
                 )
-                if self.receive_unmixed_audio and ids:
-                    self.unmixed_audio_buffer_received.fire(
-                        IncomingUnmixedAudioEventArgs(
-                            [RawAudioBuffer(data=c, timestamp_in_ticks=ticks) for c in chunks],
-                            ids,
-                            self._properties,
-                        )
-                    )
-            except Exception:
-                logger.exception("audio delivery failed")
-            self.buffers_delivered += 1
+        except Exception:
+            logger.exception("audio delivery failed")
+        self.buffers_delivered += 1

@@ -7,9 +7,9 @@ source it simply has nothing to send.
 
 Video sources keep only the newest frame (a game wants the newest frame, not a
 backlog): a frame replaced before any track took it is counted as dropped.
-Audio sources fan each 20 ms chunk out to every track, which paces the chunks
-in real time so that a burst from the application is spread out, and a
-bounded backlog per track drops its oldest chunk when full.
+Audio sources fan each 20 ms chunk out to every track. A chunk that arrives in
+real time is sent at once; a burst from the application is spread out at
+twice real time, and a bounded backlog per track drops its oldest chunk.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ class AudioSource:
 
 
 class SlotAudioTrack(MediaStreamTrack):
-    """The audio track of one peer connection: paces queued chunks in real time."""
+    """The audio track of one peer connection: sends queued chunks, spreading bursts."""
 
     kind = "audio"
 
@@ -196,7 +196,7 @@ class SlotAudioTrack(MediaStreamTrack):
         self._queue: collections.deque[np.ndarray] = collections.deque(maxlen=AUDIO_BACKLOG_CHUNKS)
         self._changed = asyncio.Event()
         self._pts = 0
-        self._next_due: float | None = None
+        self._last_sent: float | None = None
         self.chunks_dropped = 0
 
     def set_source(self, source: AudioSource | None) -> None:
@@ -224,13 +224,14 @@ class SlotAudioTrack(MediaStreamTrack):
             self._changed.clear()
             await self._changed.wait()
         chunk = self._queue.popleft()
-        now = time.monotonic()
-        if self._next_due is None or now - self._next_due > 0.1:
-            # First chunk, or the application paused: restart the clock here.
-            self._next_due = now
-        elif self._next_due > now:
-            await asyncio.sleep(self._next_due - now)
-        self._next_due += AUDIO_PTIME
+        # A chunk that arrives in real time leaves at once; a burst leaves at no
+        # more than twice real time, so the receiver's jitter buffer is not
+        # flooded and a backlog drains instead of lasting.
+        if self._last_sent is not None:
+            wait = self._last_sent + AUDIO_PTIME / 2 - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        self._last_sent = time.monotonic()
         frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="stereo")
         frame.sample_rate = AUDIO_RATE
         frame.pts = self._pts

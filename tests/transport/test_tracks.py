@@ -58,7 +58,7 @@ async def test_video_newest_frame_wins_and_drops_are_counted() -> None:
     second.stop()
 
 
-async def test_audio_burst_is_paced_in_real_time_without_drift() -> None:
+async def test_audio_burst_is_spread_out_and_timestamps_stay_continuous() -> None:
     loop = asyncio.get_running_loop()
     source = AudioSource(loop)
     track = SlotAudioTrack()
@@ -75,9 +75,18 @@ async def test_audio_burst_is_paced_in_real_time_without_drift() -> None:
         frame = await asyncio.wait_for(track.recv(), 2)
         stamps.append(time.monotonic() - start)
         pts.append(frame.pts)
-    # ... and leave 20 ms apart, with continuous timestamps.
+    # ... and leave 10 ms apart (twice real time, so the backlog drains), with
+    # continuous timestamps.
     assert pts == [i * AUDIO_SAMPLES for i in range(20)]
-    assert abs(stamps[-1] - 19 * 0.020) < 0.030
+    assert abs(stamps[-1] - 19 * 0.010) < 0.030
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) > 0.008
+    # A chunk that arrives on its own, in real time, leaves at once.
+    await asyncio.sleep(0.05)
+    source.push(chunk)
+    sent_at = time.monotonic()
+    frame = await asyncio.wait_for(track.recv(), 2)
+    assert time.monotonic() - sent_at < 0.005 and frame.pts == 20 * AUDIO_SAMPLES
     track.stop()
 
 
