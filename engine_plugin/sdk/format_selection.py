@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from ..media.video_format import VideoStreamFormat
 
-BITS_PER_PIXEL = 0.02
-"""Bits per pixel per frame a format needs to look good with VP8 (1080p30 ~ 1.24 Mbit/s)."""
+BITS_PER_PIXEL = 0.015
+"""Bits per pixel per frame a format needs to look good with VP8.
+
+720p30 needs 415 kbit/s (aiortc starts VP8 at 500), 1080p30 933 (its cap is 1500)."""
 
 DOWN_AFTER = 3
 """Consecutive estimates (one a second) below a format's need before stepping down."""
@@ -15,7 +17,7 @@ DOWN_AFTER = 3
 UP_MARGIN = 1.1
 """A larger format is chosen once the estimate exceeds its need by this factor.
 
-aiortc caps VP8 at 1.5 Mbit/s, so 1080p30 (1.24 Mbit/s) must stay reachable."""
+aiortc caps VP8 at 1.5 Mbit/s: 1080p30 must stay reachable under that cap."""
 
 
 def pixel_rate(fmt: VideoStreamFormat) -> float:
