@@ -81,6 +81,9 @@ class Call:
         incoming = (options.incoming_video_options if options else None) or IncomingVideoOptions()
         self._pixel_format: VideoStreamPixelFormat = incoming.pixel_format
         self._incoming_video_options = incoming
+        # Set once the join (start, accept) has its session or has failed: a hang-up
+        # made while it is still in flight waits for this, then leaves properly.
+        self._settled = asyncio.Event()
 
     # -- public -----------------------------------------------------------------
 
@@ -212,11 +215,14 @@ class Call:
     def _bind(self, session: TransportSession) -> None:
         self._session = session
         self._call_id = session.call_id
+        self._settled.set()
 
     def _set_state(self, state: CallState) -> None:
         if state is not self._state:
             logger.debug("call %s: %s -> %s", self._call_id, self._state.name, state.name)
             self._state = state
+            if state is CallState.DISCONNECTED:
+                self._settled.set()
             self.state_changed.fire(PropertyChangedEventArgs())
 
     def _release_streams(self) -> None:
@@ -309,6 +315,10 @@ class Call:
         if self._state is CallState.DISCONNECTED:
             return
         self._set_state(CallState.DISCONNECTING)
+        if self._session is None:
+            await self._settled.wait()  # hung up while joining: leave once joined
+            if self._state is CallState.DISCONNECTED:
+                return
         if self._session is not None:
             await self._session.leave()
         else:
@@ -323,6 +333,8 @@ class Call:
 
     def on_connected(self, participants: list[ParticipantInfo]) -> None:
         """The call is established: start the streams, list who is there."""
+        if self._state in (CallState.DISCONNECTING, CallState.DISCONNECTED):
+            return  # hung up while joining: the hang-up leaves the call
         self._set_state(CallState.CONNECTED)
         for stream in self._video.values():
             stream._start()

@@ -60,7 +60,7 @@ class RawOutgoingVideoStream:
     def __init__(self, options: RawOutgoingVideoStreamOptions) -> None:
         if not isinstance(options, RawOutgoingVideoStreamOptions):
             raise TypeError(f"expected RawOutgoingVideoStreamOptions, got {type(options).__name__}")
-        self._formats = validate_formats(list(options.formats), self._format_kind)
+        self._formats = validate_formats(options.formats, self._format_kind)
         self.options = options
         with RawOutgoingVideoStream._ids_lock:
             RawOutgoingVideoStream._ids += 1

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 logger = logging.getLogger(__name__)
 
@@ -77,5 +77,14 @@ def set_host_addresses(addresses: Sequence[str] | None) -> None:
 
 
 def rtc_configuration(ice_servers: Sequence[str] = ()) -> RTCConfiguration:
-    """An ``RTCConfiguration`` with an explicit (by default empty) list of ICE servers."""
-    return RTCConfiguration(iceServers=[RTCIceServer(url) for url in ice_servers])
+    """An ``RTCConfiguration`` with an explicit (by default empty) list of ICE servers.
+
+    ``max-bundle``: every transceiver shares the first one's transport from the
+    start. With aiortc's default (``balanced``) the second video transceiver (the
+    screen slot) is given the first video transceiver's own transport, which
+    BUNDLE negotiation then stops, so the screen slot never sent anything.
+    """
+    return RTCConfiguration(
+        iceServers=[RTCIceServer(url) for url in ice_servers],
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )

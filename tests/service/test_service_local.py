@@ -27,8 +27,19 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTION_STRING = re.compile(r"endpoint=http://127\.0\.0\.1:(\d+)/;accesskey=[A-Za-z0-9+/]+=*")
 
 
+_OTHERS: set[threading.Thread] = set()
+
+
+@pytest.fixture(autouse=True)
+def _ignore_other_services() -> None:
+    """Services started outside a test (a session fixture of the SDK tests) are not counted."""
+    _OTHERS.clear()
+    _OTHERS.update(t for t in threading.enumerate() if t.name == THREAD_NAME)
+
+
 def service_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+    """This test's service threads."""
+    return [t for t in threading.enumerate() if t.name == THREAD_NAME and t not in _OTHERS]
 
 
 def port_is_open(port: int) -> bool:

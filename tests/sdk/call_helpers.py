@@ -1,0 +1,354 @@
+"""Helpers for the call-level SDK tests.
+
+- :class:`CallWatcher` attaches to an agent's ``calls_updated`` (which fires on the
+  SDK's loop thread before the call starts connecting) and records, for every
+  call, the whole ``state_changed`` sequence and every ``remote_participants_updated``
+  event, plus each remote participant's and incoming stream's state sequence.
+- :class:`SeededSender` sends numbered pattern frames of one seed (so two streams
+  are told apart by their pixels) starting at any frame number.
+- :class:`PatternRecorder` records what each received RGBA frame shows (number,
+  PSNR against the seeded pattern, size, stream).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine_plugin import (
+    Call,
+    CallAgent,
+    CallState,
+    CallsUpdatedEventArgs,
+    ParticipantState,
+    ParticipantsUpdatedEventArgs,
+    RawIncomingVideoStream,
+    RawOutgoingVideoStream,
+    RawVideoFrameBuffer,
+    RawVideoFrameReceivedEventArgs,
+    RemoteParticipant,
+    VideoStreamPixelFormat,
+    VideoStreamState,
+    VideoStreamStateChangedEventArgs,
+)
+from engine_plugin.media.test_patterns import (
+    pattern_frame,
+    psnr,
+    read_frame_number,
+    read_frame_number_i420,
+)
+
+
+@dataclass
+class ParticipantLog:
+    """What one remote participant did, as seen by one call."""
+
+    participant: RemoteParticipant
+    states: list[ParticipantState] = field(default_factory=list)
+    streams: dict[int, list[VideoStreamState]] = field(default_factory=dict)
+    stream_objects: dict[int, RawIncomingVideoStream] = field(default_factory=dict)
+
+
+@dataclass
+class CallLog:
+    """Everything one call reported, from before it started connecting."""
+
+    call: Call
+    states: list[CallState] = field(default_factory=list)
+    roster: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    participants: dict[str, ParticipantLog] = field(default_factory=dict)
+
+
+class CallWatcher:
+    """Records every call of ``agent`` from the moment the call exists.
+
+    ``on_new_stream(participant, stream)`` (optional) is called on the SDK's loop
+    thread for each incoming video stream the first time it is seen (AVAILABLE),
+    e.g. to attach a recorder and ``start()`` it.
+    """
+
+    def __init__(
+        self,
+        agent: CallAgent,
+        on_new_stream: Callable[[RemoteParticipant, RawIncomingVideoStream], Any] | None = None,
+    ) -> None:
+        self.agent = agent
+        self.on_new_stream = on_new_stream
+        self.lock = threading.RLock()
+        self.logs: list[CallLog] = []
+        self.added_states: list[CallState] = []
+        self.removed: list[Call] = []
+        agent.calls_updated += self._on_calls
+
+    # -- reading ------------------------------------------------------------
+
+    def log(self, call: Call) -> CallLog:
+        with self.lock:
+            for log in self.logs:
+                if log.call is call:
+                    return log
+        raise KeyError(f"{call!r} was never reported by calls_updated")
+
+    def states(self, call: Call) -> list[CallState]:
+        with self.lock:
+            return list(self.log(call).states)
+
+    def roster(self, call: Call) -> list[tuple[str, tuple[str, ...]]]:
+        with self.lock:
+            return list(self.log(call).roster)
+
+    def participant(self, call: Call, name: str) -> ParticipantLog:
+        with self.lock:
+            return self.log(call).participants[name]
+
+    # -- handlers (SDK loop thread) ------------------------------------------------
+
+    def _on_calls(self, args: CallsUpdatedEventArgs) -> None:
+        for call in args.added_calls:
+            log = CallLog(call)
+            with self.lock:
+                self.logs.append(log)
+                self.added_states.append(call.state)
+            call.state_changed += lambda _a, log=log: self._on_state(log)
+            call.remote_participants_updated += lambda a, log=log: self._on_roster(log, a)
+        with self.lock:
+            self.removed.extend(args.removed_calls)
+
+    def _on_state(self, log: CallLog) -> None:
+        with self.lock:
+            log.states.append(log.call.state)
+
+    def _on_roster(self, log: CallLog, args: ParticipantsUpdatedEventArgs) -> None:
+        with self.lock:
+            if args.added_participants:
+                log.roster.append(
+                    ("added", tuple(p.display_name for p in args.added_participants))
+                )
+            if args.removed_participants:
+                log.roster.append(
+                    ("removed", tuple(p.display_name for p in args.removed_participants))
+                )
+        for participant in args.added_participants:
+            plog = ParticipantLog(participant, [participant.state])
+            with self.lock:
+                log.participants[participant.display_name] = plog
+            participant.state_changed += lambda _a, p=plog: self._on_participant_state(p)
+            participant.video_stream_state_changed += lambda a, p=plog: self._on_stream(p, a)
+            for stream in participant.incoming_video_streams:
+                self._on_stream(plog, VideoStreamStateChangedEventArgs(stream))
+
+    def _on_participant_state(self, plog: ParticipantLog) -> None:
+        with self.lock:
+            plog.states.append(plog.participant.state)
+
+    def _on_stream(self, plog: ParticipantLog, args: VideoStreamStateChangedEventArgs) -> None:
+        stream: RawIncomingVideoStream = args.stream
+        with self.lock:
+            seen = stream.id in plog.streams
+            plog.streams.setdefault(stream.id, []).append(stream.state)
+            plog.stream_objects[stream.id] = stream
+        if not seen and self.on_new_stream is not None:
+            self.on_new_stream(plog.participant, stream)
+
+
+class SeededSender:
+    """Sends pattern frames ``first_number, first_number + 1, ...`` of ``seed`` while STARTED."""
+
+    def __init__(
+        self,
+        stream: RawOutgoingVideoStream,
+        fps: int = 30,
+        *,
+        seed: int = 0,
+        first_number: int = 0,
+    ) -> None:
+        self.stream = stream
+        self.fps = fps
+        self.seed = seed
+        self.first_number = first_number
+        self.sent = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-seeded-sender", daemon=True)
+        self._thread.start()
+
+    @property
+    def next_number(self) -> int:
+        """The number the next frame sent will carry."""
+        return self.first_number + self.sent
+
+    def _run(self) -> None:
+        period = 1 / self.fps
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            if self.stream.state is VideoStreamState.STARTED:
+                fmt = self.stream.format
+                rgba = pattern_frame(fmt.width, fmt.height, self.next_number, seed=self.seed)
+                frame = RawVideoFrameBuffer(
+                    buffers=[rgba],
+                    stream_format=fmt,
+                    timestamp_in_ticks=self.stream.timestamp_in_ticks,
+                )
+                try:
+                    self.stream.send_raw_video_frame(frame)
+                    self.sent += 1
+                except Exception as exc:  # the state may change between check and send
+                    if self.stream.state is VideoStreamState.STARTED:
+                        self.errors.append(exc)
+            next_t += period
+            self._stop.wait(max(0.0, next_t - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@dataclass
+class Seen:
+    """One received frame."""
+
+    stream_id: int
+    number: int | None
+    psnr: float
+    width: int
+    height: int
+    at: float
+
+
+class PatternRecorder:
+    """Records received frames: their number, PSNR against the ``seed`` pattern, size.
+
+    RGBA frames are scored over the whole image; I420 frames only have their
+    number read (cheap, for rate and latency checks).
+    """
+
+    def __init__(self, seed: int = 0, *, score: bool = True) -> None:
+        self.seed = seed
+        self.score = score
+        self.seen: list[Seen] = []
+        self.states: dict[int, list[VideoStreamState]] = {}
+        self.last_image: np.ndarray | None = None
+        """The last RGBA frame received (H x W x 3 copy), when scoring."""
+        self.lock = threading.Lock()
+
+    def attach(self, stream: RawIncomingVideoStream, *, start: bool = True) -> None:
+        """Subscribe to ``stream`` and start it (if AVAILABLE)."""
+        with self.lock:
+            self.states[stream.id] = [stream.state]
+        stream.raw_video_frame_received += self.on_frame
+        stream.state_changed += self._on_state
+        if start and stream.state is VideoStreamState.AVAILABLE:
+            stream.start()
+
+    def _on_state(self, args: VideoStreamStateChangedEventArgs) -> None:
+        with self.lock:
+            self.states.setdefault(args.stream.id, []).append(args.stream.state)
+
+    def on_frame(self, args: RawVideoFrameReceivedEventArgs) -> None:
+        fmt = args.frame.stream_format
+        assert fmt is not None
+        w, h = fmt.width, fmt.height
+        score = 0.0
+        if fmt.pixel_format is VideoStreamPixelFormat.RGBA:
+            image = args.frame.to_ndarray()
+            number = read_frame_number(image)
+            if number is not None and self.score:
+                ref = pattern_frame(w, h, number, seed=self.seed)
+                rgb = np.ascontiguousarray(image[..., :3])
+                score = psnr(rgb, ref[..., :3])
+                self.last_image = rgb
+        else:
+            y = args.frame.plane_view(0)
+            number = read_frame_number_i420(y, w, h)
+        with self.lock:
+            self.seen.append(Seen(args.stream.id, number, score, w, h, time.monotonic()))
+
+    def frames(self, stream_id: int | None = None) -> list[Seen]:
+        with self.lock:
+            return [s for s in self.seen if stream_id is None or s.stream_id == stream_id]
+
+    def settled(self, stream_id: int | None = None, after_s: float = 1.0) -> list[Seen]:
+        """Frames received at least ``after_s`` after the first one of that stream."""
+        frames = self.frames(stream_id)
+        if not frames:
+            return []
+        first = frames[0].at
+        return [f for f in frames if f.at - first >= after_s]
+
+
+def assert_pattern_frames(
+    frames: list[Seen], *, size: tuple[int, int], min_psnr: float = 30.0, min_count: int = 1
+) -> None:
+    """Every frame readable, in order without repeats, of ``size``, PSNR >= ``min_psnr``."""
+    assert len(frames) >= min_count, f"{len(frames)} frames, expected at least {min_count}"
+    numbers = [f.number for f in frames]
+    assert None not in numbers, f"unreadable frame numbers: {numbers}"
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), numbers  # type: ignore[type-var]
+    scores = [f.psnr for f in frames]
+    assert min(scores) >= min_psnr, f"PSNR min {min(scores):.1f} dB"
+    assert {(f.width, f.height) for f in frames} == {size}
+
+
+class ToneSender:
+    """Sends a tone in real time (one buffer per buffer duration) while the stream is STARTED."""
+
+    def __init__(self, stream: Any, frequency: float) -> None:
+        from engine_plugin.media.test_patterns import ToneGenerator
+
+        props = stream.properties
+        self.stream = stream
+        self.samples = props.samples_per_buffer
+        self.generator = ToneGenerator(frequency, props.sample_rate.hz, props.channel_mode.channels)
+        self.period = props.buffer_duration.ms / 1000
+        self.sent = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-tone-sender", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from engine_plugin import AudioStreamState, RawAudioBuffer
+
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            if self.stream.state is AudioStreamState.STARTED:
+                chunk = self.generator.next_chunk(self.samples)
+                try:
+                    self.stream.send_raw_audio_buffer(RawAudioBuffer(chunk.tobytes()))
+                    self.sent += 1
+                except Exception as exc:
+                    if self.stream.state is AudioStreamState.STARTED:
+                        self.errors.append(exc)
+            next_t += self.period
+            self._stop.wait(max(0.0, next_t - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+class MixedAudio:
+    """Keeps the mixed audio that arrives at an incoming audio stream."""
+
+    def __init__(self, stream: Any) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.lock = threading.Lock()
+        stream.mixed_audio_buffer_received += self._on_mixed
+
+    def _on_mixed(self, args: Any) -> None:
+        pcm = np.frombuffer(args.audio_buffer.data, dtype=np.int16).copy()
+        with self.lock:
+            self.chunks.append(pcm)
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.chunks)
+
+    def tail(self, count: int) -> np.ndarray:
+        with self.lock:
+            return np.concatenate(self.chunks[-count:])
