@@ -65,11 +65,14 @@ class Call:
     state_changed = EventSlot[PropertyChangedEventArgs]()
     remote_participants_updated = EventSlot[ParticipantsUpdatedEventArgs]()
 
-    def __init__(self, agent: CallAgent, options: _CallOptions | None, *, outgoing: bool) -> None:
+    def __init__(
+        self, agent: CallAgent, options: _CallOptions | None, *, outgoing: bool, group: bool
+    ) -> None:
         self._agent = agent
         self._loop = agent._loop
         self._options = options
         self.is_outgoing = outgoing
+        self.is_group_call = group
         self._state = CallState.NONE
         self._end_reason = CallEndReason.NONE
         self._session: TransportSession | None = None
@@ -326,6 +329,10 @@ class Call:
 
     # -- SessionListener (event-loop thread) -------------------------------------
 
+    def on_session(self, session: TransportSession) -> None:
+        """The service accepted the call: it has an id from now on."""
+        self._bind(session)
+
     def on_ringing(self) -> None:
         """The callee's agents are ringing."""
         if self._state is CallState.CONNECTING:
@@ -373,6 +380,9 @@ class Call:
             self._audio_in._remove_participant(participant_id)
         participant._finish()
         self.remote_participants_updated.fire(ParticipantsUpdatedEventArgs([], [participant]))
+        if not self.is_group_call and not self._participants and self._state is CallState.CONNECTED:
+            # A 1:1 (or ad-hoc) call ends for us when the last other party is gone.
+            asyncio.get_running_loop().create_task(self._hang_up())
 
     def on_peer_state(self, participant_id: str, state: str) -> None:
         """A peer connection changed state."""

@@ -204,6 +204,12 @@ class CallAgent:
     def _check_usable(self) -> None:
         if self._disposed:
             raise InvalidStateError("this CallAgent was disposed")
+        reason = self._transport.closed_reason
+        if reason:
+            raise InvalidStateError(
+                f"the calling service closed this agent's connection ({reason}); "
+                "create a new agent (with a fresh token if it was revoked)"
+            )
 
     async def _open(self, call: Call, opener: str, *args: object) -> Call:
         media = call._initial_media()
@@ -225,16 +231,16 @@ class CallAgent:
         return call
 
     async def _join(self, locator: GroupCallLocator, options: JoinCallOptions | None) -> Call:
-        call = Call(self, options, outgoing=True)
+        call = Call(self, options, outgoing=True, group=True)
         return await self._open(call, "join", locator.group_id)
 
     async def _start_call(self, ids: list[str], options: StartCallOptions | None) -> Call:
-        call = Call(self, options, outgoing=True)
+        call = Call(self, options, outgoing=True, group=False)
         return await self._open(call, "start_call", ids)
 
     async def _accept(self, incoming: IncomingCall, options: AcceptCallOptions | None) -> Call:
         self._incoming.pop(incoming.id, None)
-        call = Call(self, options, outgoing=False)
+        call = Call(self, options, outgoing=False, group=False)
         return await self._open(call, "accept", incoming.id)
 
     async def _reject(self, incoming: IncomingCall) -> None:
@@ -270,6 +276,8 @@ class CallAgent:
         """The signaling connection is gone."""
         if not self._disposed:
             logger.warning("agent %s lost the calling service: %s", self._transport.user_id, reason)
+        for incoming in list(self._incoming.values()):
+            self.on_incoming_call_ended(incoming.id, "disconnected")
 
     def __repr__(self) -> str:
         return f"<CallAgent {self._transport.user_id} {len(self._calls)} calls>"

@@ -352,6 +352,8 @@ class MeshTransport:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
         self.user_id = ""
+        self.closed_reason = ""
+        """Why the service closed the connection ("" while it is open)."""
 
     async def connect(self) -> None:
         """Open and authenticate the signaling connection."""
@@ -389,9 +391,11 @@ class MeshTransport:
                 str(message["call_id"]), str(message.get("reason", ""))
             )
         elif kind == "_closed":
+            self.closed_reason = str(message["reason"])
             for session in list(self.sessions.values()):
                 await session._end("disconnected")
-            self.listener.on_disconnected(str(message["reason"]))
+            if self.user_id:  # a connection refused at auth was never "lost"
+                self.listener.on_disconnected(self.closed_reason)
         else:
             call_id = message.get("call_id")
             target = self.sessions.get(str(call_id)) if call_id is not None else None
@@ -412,6 +416,7 @@ class MeshTransport:
             # Runs in the reader, in order: events after the reply find the session.
             call_id = str(reply["call_id"])
             session = MeshSession(self, call_id, str(reply["participant_id"]), listener)
+            listener.on_session(session)
             self.sessions[call_id] = session
             self.media[call_id] = media.info
             session.video_sources.update(media.video_sources)

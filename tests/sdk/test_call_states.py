@@ -80,6 +80,11 @@ def test_join_then_hang_up_gives_the_whole_call_state_sequence(
 ) -> None:  # type: ignore[no-untyped-def]
     alice = make_agent("Alice")
     watcher = CallWatcher(alice)
+    ids_seen: list[tuple[CallState, str]] = []
+    alice.calls_updated += lambda a: [
+        c.state_changed.__iadd__(lambda _e, c=c: ids_seen.append((c.state, c.id)))
+        for c in a.added_calls
+    ]
     call = alice.join(_group()).result(10)
     wait_until(lambda: call.state is C.CONNECTED, what="connected")
     assert alice.calls == [call]
@@ -92,6 +97,13 @@ def test_join_then_hang_up_gives_the_whole_call_state_sequence(
     assert watcher.removed == [call]
     assert alice.calls == []
     assert call.call_end_reason is CallEndReason.HUNG_UP
+    # The call's id is known from CONNECTED on (handlers can use it at once).
+    assert [(state, bool(call_id)) for state, call_id in ids_seen] == [
+        (C.CONNECTING, False),
+        (C.CONNECTED, True),
+        (C.DISCONNECTING, True),
+        (C.DISCONNECTED, True),
+    ]
     # Hanging up again is a no-op, not an error, and fires nothing.
     call.hang_up().result(10)
     assert watcher.states(call)[-1] is C.DISCONNECTED and len(watcher.states(call)) == 4
@@ -136,9 +148,7 @@ def test_roster_sequences_across_join_and_leave_of_three_agents(
         )
 
         b.hang_up().result(10)
-        wait_until(
-            lambda: all(len(x.remote_participants) == 1 for x in (a, c)), what="bob removed"
-        )
+        wait_until(lambda: all(len(x.remote_participants) == 1 for x in (a, c)), what="bob removed")
         a.hang_up().result(10)
         wait_until(lambda: not c.remote_participants, what="alice removed at carol")
         c.hang_up().result(10)
@@ -190,9 +200,7 @@ def test_roster_sequences_across_join_and_leave_of_three_agents(
 
 
 @pytest.mark.timeout(60)
-def test_stop_video_mid_call_then_start_it_again(
-    service, no_thread_leak, make_agent
-) -> None:  # type: ignore[no-untyped-def]
+def test_stop_video_mid_call_then_start_it_again(service, no_thread_leak, make_agent) -> None:  # type: ignore[no-untyped-def]
     group = _group()
     alice, bob = make_agent("Alice"), make_agent("Bob")
     recorder = PatternRecorder(seed=3)
@@ -227,9 +235,7 @@ def test_stop_video_mid_call_then_start_it_again(
         assert out_states[5:] == [S.AVAILABLE, S.STARTED]
         wait_until(lambda: len(alice_log.streams) == 2, what="a new incoming stream")
         second_id = next(i for i in alice_log.streams if i != first_id)
-        wait_until(
-            lambda: len(recorder.frames(second_id)) >= 45, timeout=15, what="frames again"
-        )
+        wait_until(lambda: len(recorder.frames(second_id)) >= 45, timeout=15, what="frames again")
         assert [s.id for s in alice_log.participant.incoming_video_streams] == [second_id]
     finally:
         sender.stop()
@@ -330,8 +336,10 @@ def test_an_agent_disposed_without_hanging_up_leaves_the_others_rosters(
     calls = {n: x.join(group).result(10) for n, x in (("Alice", alice), ("Bob", bob))}
     carol_call = carol.join(group).result(10)
     wait_until(
-        lambda: all(len(c.remote_participants) == 2 for c in (*calls.values(), carol_call))
-        and all(p.state is P.CONNECTED for c in calls.values() for p in c.remote_participants),
+        lambda: (
+            all(len(c.remote_participants) == 2 for c in (*calls.values(), carol_call))
+            and all(p.state is P.CONNECTED for c in calls.values() for p in c.remote_participants)
+        ),
         what="full mesh",
     )
     carol_threads = [t for t in threading.enumerate() if t.name.endswith(f"{id(carol):x}")]
@@ -399,9 +407,7 @@ def test_hanging_up_while_connecting_leaves_the_call_for_good(
     assert a.remote_participants == []
     # Bob's agent is fine: joining again works.
     again = bob.join(group).result(10)
-    wait_until(
-        lambda: [p.state for p in a.remote_participants] == [P.CONNECTED], what="bob back"
-    )
+    wait_until(lambda: [p.state for p in a.remote_participants] == [P.CONNECTED], what="bob back")
     assert bob_watch.states(again) == [C.CONNECTING, C.CONNECTED]
     for call in (again, a):
         call.hang_up().result(10)

@@ -155,9 +155,17 @@ def test_start_call_rings_then_connects_and_media_flows_both_ways(
     assert call.remote_participants[0].identifier == bob.identifier
 
     call.hang_up().result(10)
-    wait_until(lambda: not answered.remote_participants, what="alice leaves bob's call")
+    # A 1:1 call ends for Bob too once Alice is gone.
+    wait_until(lambda: answered.state is C.DISCONNECTED, what="bob's call ends")
     assert bob_watch.roster(answered) == [("added", ("Alice",)), ("removed", ("Alice",))]
-    answered.hang_up().result(10)
+    assert bob_watch.states(answered) == [
+        C.CONNECTING,
+        C.CONNECTED,
+        C.DISCONNECTING,
+        C.DISCONNECTED,
+    ]
+    assert answered.call_end_reason is CallEndReason.HUNG_UP
+    assert bob.calls == []
     assert alice_watch.states(call)[-2:] == [C.DISCONNECTING, C.DISCONNECTED]
     assert call.call_end_reason is CallEndReason.HUNG_UP
 

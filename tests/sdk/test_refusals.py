@@ -21,7 +21,6 @@ from engine_plugin import (
     CallAgentOptions,
     CallClient,
     CallEndReason,
-    CallingError,
     CallState,
     CommunicationTokenCredential,
     GroupCallLocator,
@@ -181,14 +180,22 @@ def test_revoking_a_connected_users_tokens_cuts_it_off(
     assert d.call_end_reason is CallEndReason.DISCONNECTED
     wait_until(lambda: not a.remote_participants, what="dave leaves alice's roster")
     assert a.state is CallState.CONNECTED
-    with pytest.raises(CallingError, match="connection to the calling service is closed"):
-        dave.join(group).result(10)
+    with pytest.raises(InvalidStateError) as err:
+        dave.join(group)
+    assert str(err.value) == (
+        "the calling service closed this agent's connection (unauthorized); "
+        "create a new agent (with a fresh token if it was revoked)"
+    )
     assert dave.calls == []
     # A new token works again, and Alice's call goes on.
     fresh = identity.get_token(dave.identifier, ["voip"])
-    dave2 = CallClient().create_call_agent(
-        CommunicationTokenCredential(fresh.token), CallAgentOptions("Dave again")
-    ).result(10)
+    dave2 = (
+        CallClient()
+        .create_call_agent(
+            CommunicationTokenCredential(fresh.token), CallAgentOptions("Dave again")
+        )
+        .result(10)
+    )
     try:
         d2 = dave2.join(group).result(10)
         wait_until(lambda: len(a.remote_participants) == 1, what="dave back")
@@ -358,9 +365,7 @@ def test_bad_frames_and_buffers_are_refused_and_the_streams_keep_working(
 ) -> None:  # type: ignore[no-untyped-def]
     alice, bob = make_agent("Alice"), make_agent("Bob")
     video = VirtualOutgoingVideoStream(
-        RawOutgoingVideoStreamOptions(
-            formats=[_fmt(resolution=RES.P180, frames_per_second=15)]
-        )
+        RawOutgoingVideoStreamOptions(formats=[_fmt(resolution=RES.P180, frames_per_second=15)])
     )
     audio = RawOutgoingAudioStream(
         RawOutgoingAudioStreamOptions(properties=RawOutgoingAudioStreamProperties())
@@ -414,15 +419,18 @@ def test_bad_frames_and_buffers_are_refused_and_the_streams_keep_working(
     )
 
     wait_until(lambda: incoming, what="bob rung")
-    answered = incoming[0].accept(
-        AcceptCallOptions(
-            incoming_video_options=RGBA_IN,
-            incoming_audio_options=IncomingAudioOptions(stream=listen),
+    answered = (
+        incoming[0]
+        .accept(
+            AcceptCallOptions(
+                incoming_video_options=RGBA_IN,
+                incoming_audio_options=IncomingAudioOptions(stream=listen),
+            )
         )
-    ).result(10)
+        .result(10)
+    )
     wait_until(
-        lambda: video.state is VideoStreamState.STARTED
-        and audio.state is AudioStreamState.STARTED,
+        lambda: video.state is VideoStreamState.STARTED and audio.state is AudioStreamState.STARTED,
         what="streams STARTED",
     )
     manual.send_and_see()
