@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import psutil
 import pytest
 
 from engine_plugin import (
@@ -58,10 +59,19 @@ def make_agent(identity: CommunicationIdentityClient) -> Iterator[Callable[[str]
         agent.dispose()
 
 
+def _sockets() -> set[tuple[object, ...]]:
+    return {
+        (c.fd, c.type, c.laddr, c.raddr)
+        for c in psutil.Process().net_connections(kind="inet")
+        if c.status != psutil.CONN_TIME_WAIT
+    }
+
+
 @pytest.fixture
 def no_thread_leak() -> Iterator[None]:
-    """Fail if SDK threads made during the test are still alive after it."""
+    """Fail if SDK threads or sockets made during the test are still there after it."""
     before = set(threading.enumerate())
+    sockets_before = _sockets()
     yield
 
     def leaked() -> list[threading.Thread]:
@@ -75,3 +85,16 @@ def no_thread_leak() -> Iterator[None]:
     while leaked() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not leaked(), f"threads outlived the test: {leaked()}"
+    # The session's calling service keeps its own sockets: only the agents' must be gone.
+    service_ports = {c[2].port for c in sockets_before if c[2] and not c[3]}  # listeners
+
+    def open_sockets() -> set[tuple[object, ...]]:
+        return {
+            c
+            for c in _sockets() - sockets_before
+            if not (c[2] and c[2].port in service_ports)  # the service's end of a connection
+        }
+
+    while open_sockets() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not open_sockets(), f"sockets outlived the test: {open_sockets()}"

@@ -178,7 +178,7 @@ class Call:
                         "OutgoingVideoOptions.streams takes VirtualOutgoingVideoStream or "
                         f"ScreenShareOutgoingVideoStream, got {type(stream).__name__}"
                     )
-                slot = stream._slot_name
+                slot = stream._slot
                 if slot in self._video:
                     raise InvalidStateError(
                         f"two outgoing streams for the {slot} slot; a call sends at most one "
@@ -251,7 +251,7 @@ class Call:
 
     async def _start_video(self, stream: RawOutgoingVideoStream) -> None:
         self._check_live("start_video")
-        slot = stream._slot_name
+        slot = stream._slot
         current = self._video.get(slot)
         if current is stream:
             return
@@ -268,7 +268,7 @@ class Call:
             await self._push_media()
 
     async def _stop_video(self, stream: RawOutgoingVideoStream) -> None:
-        slot = stream._slot_name
+        slot = stream._slot
         if self._video.get(slot) is not stream:
             raise InvalidStateError("stop_video: this stream is not sent in this call")
         del self._video[slot]

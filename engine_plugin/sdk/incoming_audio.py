@@ -25,7 +25,7 @@ from .._events import EventSlot
 from .._threads import mark_sdk_thread
 from ..media.audio_format import AudioStreamState, RawIncomingAudioStreamProperties
 from ..media.audio_processing import PcmResampler, mix, silence
-from ..media.frames import RawAudioBuffer
+from ..media.frames import TICKS_PER_SECOND, RawAudioBuffer
 from .delivery import retire_thread
 from .errors import InvalidStateError
 from .event_args import (
@@ -37,7 +37,6 @@ from .options import RawIncomingAudioStreamOptions
 
 logger = logging.getLogger(__name__)
 
-TICKS_PER_SECOND = 10_000_000
 MAX_PENDING_MS = 80
 """Most audio a participant's FIFO holds; older samples are dropped (bounded latency)."""
 LATE_ALLOWANCE_S = 0.020

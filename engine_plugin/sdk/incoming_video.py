@@ -16,6 +16,7 @@ import time
 import av
 
 from .._events import EventSlot
+from ..media.frames import TICKS_PER_SECOND
 from ..media.video_conversion import from_av_frame
 from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat
 from .delivery import LatestItemWorker
@@ -25,7 +26,6 @@ from .event_args import RawVideoFrameReceivedEventArgs, VideoStreamStateChangedE
 
 logger = logging.getLogger(__name__)
 
-TICKS_PER_SECOND = 10_000_000
 
 
 class RawIncomingVideoStream:
@@ -63,11 +63,14 @@ class RawIncomingVideoStream:
         self.slot = slot
         self._media_stream_type = media_stream_type
         self.pixel_format = pixel_format
-        self._announced_size = (width, height)
         self._state = VideoStreamState.AVAILABLE
         self._lock = threading.Lock()
         self._worker: LatestItemWorker[av.VideoFrame] | None = None
-        self._format: VideoStreamFormat | None = None
+        self._format: VideoStreamFormat | None = (
+            VideoStreamFormat(width=width, height=height, pixel_format=pixel_format)
+            if width > 0 and height > 0
+            else None
+        )
         self._first_pts: int | None = None
         self._first_ticks = 0
         self.frames_received = 0
@@ -95,7 +98,10 @@ class RawIncomingVideoStream:
 
     @property
     def format(self) -> VideoStreamFormat | None:
-        """The format of the last frame delivered (``None`` before the first)."""
+        """The format of the last frame delivered; before the first, the size the sender announced.
+
+        (``None`` when nothing is known yet.) A video wall can size itself from it.
+        """
         return self._format
 
     @property

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..media.video_format import VideoStreamPixelFormat
+from ..transport.ice import LOOPBACK
 from .enums import RawVideoFrameKind, VideoStreamKind
 
 if TYPE_CHECKING:
@@ -16,10 +17,10 @@ if TYPE_CHECKING:
     )
     from ..media.video_format import VideoStreamFormat
 
-LOOPBACK_ONLY: tuple[str, ...] = ("127.0.0.1",)
+LOOPBACK_ONLY: tuple[str, ...] = LOOPBACK
 """ICE host candidates on loopback only: the default (one machine, tests, the local service)."""
 
-ALL_INTERFACES: None = None
+ALL_INTERFACES = None
 """ICE host candidates on every interface (a real LAN)."""
 
 

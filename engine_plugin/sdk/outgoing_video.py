@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .._events import EventSlot
 from .._operation import Operation
-from ..media.frames import RawVideoFrameBuffer
+from ..media.frames import TICKS_PER_SECOND, RawVideoFrameBuffer
 from ..media.video_conversion import to_av_frame
 from ..media.video_format import VideoStreamFormat, validate_formats
 from ..transport.base import CAMERA, SCREEN, VideoSourceInfo
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TICKS_PER_SECOND = 10_000_000
 VIDEO_CLOCK = 90_000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 FORMAT_GRACE_S = 1.0
@@ -76,6 +75,7 @@ class RawOutgoingVideoStream:
         self._epoch_ns = time.monotonic_ns()
         self._last_pts = -1
         self.frames_sent = 0
+        self._dropped_before = 0
 
     # -- public ---------------------------------------------------------------
 
@@ -112,7 +112,8 @@ class RawOutgoingVideoStream:
     @property
     def frames_dropped(self) -> int:
         """Frames replaced by a newer one before the network took them."""
-        return self._source.frames_dropped if self._source is not None else 0
+        source = self._source
+        return self._dropped_before + (source.frames_dropped if source is not None else 0)
 
     def send_raw_video_frame(self, frame: RawVideoFrameBuffer) -> Operation[None]:
         """Send one frame; the newest frame wins if the network is behind.
@@ -163,10 +164,6 @@ class RawOutgoingVideoStream:
             self._last_pts = pts
         return pts
 
-    @property
-    def _slot_name(self) -> str:
-        return self._slot
-
     def _source_info(self) -> VideoSourceInfo:
         return VideoSourceInfo(
             slot=self._slot,
@@ -198,6 +195,8 @@ class RawOutgoingVideoStream:
     def _detach(self) -> None:
         if self._state is VideoStreamState.STARTED:
             self._set_state(VideoStreamState.STOPPING)
+        if self._source is not None:
+            self._dropped_before += self._source.frames_dropped
         self._source = None
         if self._state in (VideoStreamState.STOPPING, VideoStreamState.AVAILABLE):
             self._set_state(VideoStreamState.STOPPED)

@@ -70,12 +70,6 @@ def host_addresses(addresses: Sequence[str] | None) -> Iterator[None]:
         _addresses.reset(token)
 
 
-def set_host_addresses(addresses: Sequence[str] | None) -> None:
-    """Set the host addresses for the current context (for a task or loop thread that owns it)."""
-    _install()
-    _addresses.set(None if addresses is None else tuple(addresses))
-
-
 def rtc_configuration(ice_servers: Sequence[str] = ()) -> RTCConfiguration:
     """An ``RTCConfiguration`` with an explicit (by default empty) list of ICE servers.
 

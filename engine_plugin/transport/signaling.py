@@ -11,9 +11,10 @@ from typing import Any
 
 import aiohttp
 
+from ..protocol import MAX_MESSAGE_BYTES
+
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 65536
 
 
 class SignalingError(Exception):

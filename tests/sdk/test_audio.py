@@ -165,3 +165,65 @@ def test_two_tones_mixed_at_the_third_and_own_tone_absent(make_agent) -> None:  
     for c in calls:
         c.hang_up().result(10)
     assert [s.state for s in outs + ins] == [AudioStreamState.STOPPED] * 5
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("rate", "mode", "duration"),
+    [
+        (
+            AudioStreamSampleRate.HZ_44100,
+            AudioStreamChannelMode.STEREO,
+            AudioStreamBufferDuration.IN_MS10,
+        ),
+        (
+            AudioStreamSampleRate.HZ_22050,
+            AudioStreamChannelMode.MONO,
+            AudioStreamBufferDuration.IN_MS20,
+        ),
+        (
+            AudioStreamSampleRate.HZ_32000,
+            AudioStreamChannelMode.MONO,
+            AudioStreamBufferDuration.IN_MS10,
+        ),
+    ],
+    ids=["44100-stereo-10ms", "22050-mono-20ms", "32000-mono-10ms"],
+)
+def test_audio_started_mid_call_in_other_layouts_arrives(make_agent, rate, mode, duration) -> None:  # type: ignore[no-untyped-def]
+    group = GroupCallLocator(str(uuid.uuid4()))
+    speaker, listener = make_agent("Speaker"), make_agent("Listener")
+    speaker_call = speaker.join(group).result(10)
+    listener_call = listener.join(group).result(10)
+    wait_until(lambda: len(speaker_call.remote_participants) == 1, what="both in the call")
+    # Both streams are attached to the live call, in the listener's own layout too.
+    out = RawOutgoingAudioStream(
+        RawOutgoingAudioStreamOptions(
+            properties=RawOutgoingAudioStreamProperties(
+                sample_rate=rate, channel_mode=mode, buffer_duration=duration
+            )
+        )
+    )
+    props = RawIncomingAudioStreamProperties(
+        sample_rate=rate, channel_mode=mode, buffer_duration=duration
+    )
+    inc = RawIncomingAudioStream(RawIncomingAudioStreamOptions(properties=props))
+    recorder = AudioRecorder(inc)
+    out_states: list[AudioStreamState] = []
+    out.state_changed += lambda a: out_states.append(a.stream.state)
+    listener_call.start_audio(inc).result(10)
+    speaker_call.start_audio(out).result(10)
+    assert out.state is AudioStreamState.STARTED and inc.state is AudioStreamState.STARTED
+    sender = ToneSender(out, 660.0)
+    per_second = 1000 // duration.ms
+    try:
+        wait_until(lambda: len(recorder.mixed) >= 3 * per_second, timeout=15, what="3 s of audio")
+    finally:
+        sender.stop()
+    pcm = recorder.tail(recorder.mixed, 1.5, per_second)
+    channels = mode.channels
+    assert len(pcm) == int(1.5 * per_second) * (rate.hz * duration.ms // 1000) * channels
+    assert tone_level_db(pcm, rate.hz, channels, 660.0) > -30
+    speaker_call.stop_audio(out).result(10)
+    assert out_states == [AudioStreamState.STARTED, AudioStreamState.STOPPED]
+    speaker_call.hang_up().result(10)
+    listener_call.hang_up().result(10)
