@@ -234,6 +234,8 @@ class MeshSession:
     # -- roster ---------------------------------------------------------------
 
     async def on_joined(self, participants: Sequence[dict[str, Any]]) -> None:
+        if self.ended:
+            return  # left before the roster was handled: open no peer connection
         self.connected = True
         infos = [ParticipantInfo.from_wire(p) for p in participants]
         infos = [i for i in infos if i.participant_id != self.participant_id]
@@ -251,8 +253,12 @@ class MeshSession:
             await link.offer()
         except Exception:
             logger.exception("offer to %s failed", remote_id)
+        if self.ended or self.links.get(remote_id) is not link:
+            await link.close()  # the call ended (or the peer left) while offering
 
     async def handle(self, message: dict[str, Any]) -> None:
+        if self.ended:
+            return
         kind = message["type"]
         if kind == "_joined":
             await self.on_joined(message["participants"])

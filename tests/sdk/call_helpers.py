@@ -4,7 +4,7 @@
   SDK's loop thread before the call starts connecting) and records, for every
   call, the whole ``state_changed`` sequence and every ``remote_participants_updated``
   event, plus each remote participant's and incoming stream's state sequence.
-- :class:`SeededSender` sends numbered pattern frames of one seed (so two streams
+- :class:`PatternSender` sends numbered pattern frames of one seed (so two streams
   are told apart by their pixels) starting at any frame number.
 - :class:`PatternRecorder` records what each received RGBA frame shows (number,
   PSNR against the seeded pattern, size, stream).
@@ -28,8 +28,6 @@ from engine_plugin import (
     ParticipantState,
     ParticipantsUpdatedEventArgs,
     RawIncomingVideoStream,
-    RawOutgoingVideoStream,
-    RawVideoFrameBuffer,
     RawVideoFrameReceivedEventArgs,
     RemoteParticipant,
     VideoStreamPixelFormat,
@@ -126,9 +124,7 @@ class CallWatcher:
     def _on_roster(self, log: CallLog, args: ParticipantsUpdatedEventArgs) -> None:
         with self.lock:
             if args.added_participants:
-                log.roster.append(
-                    ("added", tuple(p.display_name for p in args.added_participants))
-                )
+                log.roster.append(("added", tuple(p.display_name for p in args.added_participants)))
             if args.removed_participants:
                 log.roster.append(
                     ("removed", tuple(p.display_name for p in args.removed_participants))
@@ -154,58 +150,6 @@ class CallWatcher:
             plog.stream_objects[stream.id] = stream
         if not seen and self.on_new_stream is not None:
             self.on_new_stream(plog.participant, stream)
-
-
-class SeededSender:
-    """Sends pattern frames ``first_number, first_number + 1, ...`` of ``seed`` while STARTED."""
-
-    def __init__(
-        self,
-        stream: RawOutgoingVideoStream,
-        fps: int = 30,
-        *,
-        seed: int = 0,
-        first_number: int = 0,
-    ) -> None:
-        self.stream = stream
-        self.fps = fps
-        self.seed = seed
-        self.first_number = first_number
-        self.sent = 0
-        self.errors: list[BaseException] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test-seeded-sender", daemon=True)
-        self._thread.start()
-
-    @property
-    def next_number(self) -> int:
-        """The number the next frame sent will carry."""
-        return self.first_number + self.sent
-
-    def _run(self) -> None:
-        period = 1 / self.fps
-        next_t = time.monotonic()
-        while not self._stop.is_set():
-            if self.stream.state is VideoStreamState.STARTED:
-                fmt = self.stream.format
-                rgba = pattern_frame(fmt.width, fmt.height, self.next_number, seed=self.seed)
-                frame = RawVideoFrameBuffer(
-                    buffers=[rgba],
-                    stream_format=fmt,
-                    timestamp_in_ticks=self.stream.timestamp_in_ticks,
-                )
-                try:
-                    self.stream.send_raw_video_frame(frame)
-                    self.sent += 1
-                except Exception as exc:  # the state may change between check and send
-                    if self.stream.state is VideoStreamState.STARTED:
-                        self.errors.append(exc)
-            next_t += period
-            self._stop.wait(max(0.0, next_t - time.monotonic()))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
 
 @dataclass
@@ -292,63 +236,3 @@ def assert_pattern_frames(
     scores = [f.psnr for f in frames]
     assert min(scores) >= min_psnr, f"PSNR min {min(scores):.1f} dB"
     assert {(f.width, f.height) for f in frames} == {size}
-
-
-class ToneSender:
-    """Sends a tone in real time (one buffer per buffer duration) while the stream is STARTED."""
-
-    def __init__(self, stream: Any, frequency: float) -> None:
-        from engine_plugin.media.test_patterns import ToneGenerator
-
-        props = stream.properties
-        self.stream = stream
-        self.samples = props.samples_per_buffer
-        self.generator = ToneGenerator(frequency, props.sample_rate.hz, props.channel_mode.channels)
-        self.period = props.buffer_duration.ms / 1000
-        self.sent = 0
-        self.errors: list[BaseException] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test-tone-sender", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from engine_plugin import AudioStreamState, RawAudioBuffer
-
-        next_t = time.monotonic()
-        while not self._stop.is_set():
-            if self.stream.state is AudioStreamState.STARTED:
-                chunk = self.generator.next_chunk(self.samples)
-                try:
-                    self.stream.send_raw_audio_buffer(RawAudioBuffer(chunk.tobytes()))
-                    self.sent += 1
-                except Exception as exc:
-                    if self.stream.state is AudioStreamState.STARTED:
-                        self.errors.append(exc)
-            next_t += self.period
-            self._stop.wait(max(0.0, next_t - time.monotonic()))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-class MixedAudio:
-    """Keeps the mixed audio that arrives at an incoming audio stream."""
-
-    def __init__(self, stream: Any) -> None:
-        self.chunks: list[np.ndarray] = []
-        self.lock = threading.Lock()
-        stream.mixed_audio_buffer_received += self._on_mixed
-
-    def _on_mixed(self, args: Any) -> None:
-        pcm = np.frombuffer(args.audio_buffer.data, dtype=np.int16).copy()
-        with self.lock:
-            self.chunks.append(pcm)
-
-    def __len__(self) -> int:
-        with self.lock:
-            return len(self.chunks)
-
-    def tail(self, count: int) -> np.ndarray:
-        with self.lock:
-            return np.concatenate(self.chunks[-count:])

@@ -5,10 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from engine_plugin import (
+    AudioStreamState,
+    IncomingMixedAudioEventArgs,
+    IncomingUnmixedAudioEventArgs,
+    RawAudioBuffer,
+    RawIncomingAudioStream,
     RawIncomingVideoStream,
     RawOutgoingVideoStream,
     RawVideoFrameBuffer,
@@ -18,6 +24,7 @@ from engine_plugin import (
     VideoStreamStateChangedEventArgs,
 )
 from engine_plugin.media.test_patterns import (
+    ToneGenerator,
     pattern_frame,
     psnr,
     read_frame_number,
@@ -26,16 +33,30 @@ from engine_plugin.media.test_patterns import (
 
 
 class PatternSender:
-    """Sends numbered pattern frames on a thread while the stream is STARTED."""
+    """Sends pattern frames ``first_number, first_number + 1, ...`` of ``seed`` while STARTED."""
 
-    def __init__(self, stream: RawOutgoingVideoStream, fps: int = 30) -> None:
+    def __init__(
+        self,
+        stream: RawOutgoingVideoStream,
+        fps: int = 30,
+        *,
+        seed: int = 0,
+        first_number: int = 0,
+    ) -> None:
         self.stream = stream
         self.fps = fps
+        self.seed = seed
+        self.first_number = first_number
         self.sent = 0
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-pattern-sender", daemon=True)
         self._thread.start()
+
+    @property
+    def next_number(self) -> int:
+        """The number the next frame sent will carry."""
+        return self.first_number + self.sent
 
     def _run(self) -> None:
         period = 1 / self.fps
@@ -43,7 +64,7 @@ class PatternSender:
         while not self._stop.is_set():
             if self.stream.state is VideoStreamState.STARTED:
                 fmt = self.stream.format
-                rgba = pattern_frame(fmt.width, fmt.height, self.sent)
+                rgba = pattern_frame(fmt.width, fmt.height, self.next_number, seed=self.seed)
                 frame = RawVideoFrameBuffer(
                     buffers=[rgba],
                     stream_format=fmt,
@@ -52,7 +73,7 @@ class PatternSender:
                 try:
                     self.stream.send_raw_video_frame(frame)
                     self.sent += 1
-                except Exception as exc:  # state may change between check and send
+                except Exception as exc:  # the state may change between check and send
                     if self.stream.state is VideoStreamState.STARTED:
                         self.errors.append(exc)
             next_t += period
@@ -117,3 +138,68 @@ class FrameRecorder:
                 score = 0.0
         with self.lock:
             self.records.append(FrameRecord(number, score, w, h, time.monotonic()))
+
+
+class ToneSender:
+    """Sends a tone in real time (one buffer per buffer duration) while the stream is STARTED."""
+
+    def __init__(self, stream: Any, frequency: float) -> None:
+        props = stream.properties
+        self.stream = stream
+        self.samples = props.samples_per_buffer
+        self.generator = ToneGenerator(frequency, props.sample_rate.hz, props.channel_mode.channels)
+        self.period = props.buffer_duration.ms / 1000
+        self.sent = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-tone-sender", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            if self.stream.state is AudioStreamState.STARTED:
+                chunk = self.generator.next_chunk(self.samples)
+                try:
+                    self.stream.send_raw_audio_buffer(RawAudioBuffer(chunk.tobytes()))
+                    self.sent += 1
+                except Exception as exc:
+                    if self.stream.state is AudioStreamState.STARTED:
+                        self.errors.append(exc)
+            next_t += self.period
+            self._stop.wait(max(0.0, next_t - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+class AudioRecorder:
+    """Keeps what arrives at an incoming audio stream."""
+
+    def __init__(self, stream: RawIncomingAudioStream) -> None:
+        self.mixed: list[np.ndarray] = []
+        self.unmixed: dict[str, list[np.ndarray]] = {}
+        self.lock = threading.Lock()
+        stream.mixed_audio_buffer_received += self.on_mixed
+        stream.unmixed_audio_buffer_received += self.on_unmixed
+
+    def on_mixed(self, args: IncomingMixedAudioEventArgs) -> None:
+        with self.lock:
+            self.mixed.append(np.frombuffer(args.audio_buffer.data, dtype=np.int16).copy())
+
+    def on_unmixed(self, args: IncomingUnmixedAudioEventArgs) -> None:
+        with self.lock:
+            for pid, buf in zip(args.remote_participant_ids, args.audio_buffers, strict=True):
+                self.unmixed.setdefault(pid, []).append(
+                    np.frombuffer(buf.data, dtype=np.int16).copy()
+                )
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.mixed)
+
+    def tail(self, count: int, chunks: list[np.ndarray] | None = None) -> np.ndarray:
+        """The last ``count`` buffers of ``chunks`` (default: the mixed audio), joined."""
+        with self.lock:
+            return np.concatenate((self.mixed if chunks is None else chunks)[-count:])

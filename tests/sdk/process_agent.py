@@ -45,7 +45,8 @@ from engine_plugin import (
     VideoStreamResolution,
     VirtualOutgoingVideoStream,
 )
-from tests.sdk.call_helpers import CallWatcher, PatternRecorder, SeededSender
+from tests.sdk.call_helpers import CallWatcher, PatternRecorder
+from tests.sdk.media_helpers import PatternSender
 
 TOKEN_ENV = "ENGINE_PLUGIN_TOKEN"
 
@@ -58,9 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("role", choices=["send", "receive", "idle"], help="what to do in the call")
     parser.add_argument("--group", required=True, help="the group id to join")
-    parser.add_argument(
-        "--token", default=None, help=f"access token (default: ${TOKEN_ENV})"
-    )
+    parser.add_argument("--token", default=None, help=f"access token (default: ${TOKEN_ENV})")
     parser.add_argument("--name", default="", help="display name")
     parser.add_argument(
         "--resolution",
@@ -117,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stream = VirtualOutgoingVideoStream(RawOutgoingVideoStreamOptions(formats=[fmt]))
             stream.state_changed += lambda a: stream_states.append(a.stream.state.name)
             options.outgoing_video_options = OutgoingVideoOptions(streams=[stream])
-            sender = SeededSender(stream, args.fps, seed=args.seed)
+            sender = PatternSender(stream, args.fps, seed=args.seed)
         call = agent.join(GroupCallLocator(args.group), options).result(15)
         deadline = time.monotonic() + args.seconds
         if args.role == "receive":

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
-import numpy as np
 import pytest
 
 from engine_plugin import (
@@ -16,11 +14,8 @@ from engine_plugin import (
     CallState,
     GroupCallLocator,
     IncomingAudioOptions,
-    IncomingMixedAudioEventArgs,
-    IncomingUnmixedAudioEventArgs,
     JoinCallOptions,
     OutgoingAudioOptions,
-    RawAudioBuffer,
     RawIncomingAudioStream,
     RawIncomingAudioStreamOptions,
     RawIncomingAudioStreamProperties,
@@ -28,68 +23,10 @@ from engine_plugin import (
     RawOutgoingAudioStreamOptions,
     RawOutgoingAudioStreamProperties,
 )
-from engine_plugin.media.test_patterns import ToneGenerator, tone_level_db
+from engine_plugin.media.test_patterns import tone_level_db
 
 from ..conftest import wait_until
-
-
-class ToneSender:
-    """Sends a tone in real time (one buffer per buffer duration) while STARTED."""
-
-    def __init__(self, stream: RawOutgoingAudioStream, frequency: float) -> None:
-        props = stream.properties
-        self.stream = stream
-        self.samples = props.samples_per_buffer
-        self.generator = ToneGenerator(frequency, props.sample_rate.hz, props.channel_mode.channels)
-        self.period = props.buffer_duration.ms / 1000
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="test-tone", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        import time
-
-        next_t = time.monotonic()
-        while not self._stop.is_set():
-            if self.stream.state is AudioStreamState.STARTED:
-                chunk = self.generator.next_chunk(self.samples)
-                try:
-                    self.stream.send_raw_audio_buffer(RawAudioBuffer(chunk.tobytes()))
-                except Exception:
-                    if self.stream.state is AudioStreamState.STARTED:
-                        raise
-            next_t += self.period
-            self._stop.wait(max(0.0, next_t - time.monotonic()))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-class AudioRecorder:
-    """Keeps what arrives at an incoming audio stream."""
-
-    def __init__(self, stream: RawIncomingAudioStream) -> None:
-        self.mixed: list[np.ndarray] = []
-        self.unmixed: dict[str, list[np.ndarray]] = {}
-        self.lock = threading.Lock()
-        stream.mixed_audio_buffer_received += self.on_mixed
-        stream.unmixed_audio_buffer_received += self.on_unmixed
-
-    def on_mixed(self, args: IncomingMixedAudioEventArgs) -> None:
-        with self.lock:
-            self.mixed.append(np.frombuffer(args.audio_buffer.data, dtype=np.int16).copy())
-
-    def on_unmixed(self, args: IncomingUnmixedAudioEventArgs) -> None:
-        with self.lock:
-            for pid, buf in zip(args.remote_participant_ids, args.audio_buffers, strict=True):
-                self.unmixed.setdefault(pid, []).append(
-                    np.frombuffer(buf.data, dtype=np.int16).copy()
-                )
-
-    def tail(self, chunks: list[np.ndarray], seconds: float, per_second: int) -> np.ndarray:
-        with self.lock:
-            return np.concatenate(chunks[-int(seconds * per_second) :])
+from .media_helpers import AudioRecorder, ToneSender
 
 
 def _out(rate: AudioStreamSampleRate, mode: AudioStreamChannelMode) -> RawOutgoingAudioStream:
@@ -140,16 +77,16 @@ def test_two_tones_mixed_at_the_third_and_own_tone_absent(make_agent) -> None:  
     finally:
         for s in senders:
             s.stop()
-    listener = recorders[2].tail(recorders[2].mixed, 3.0, 50)
+    listener = recorders[2].tail(150)
     assert len(listener) == 3 * 24000  # mono, 24 kHz, exact chunk sizes
     assert tone_level_db(listener, 24000, 1, 440.0) > -30
     assert tone_level_db(listener, 24000, 1, 880.0) > -30
     assert tone_level_db(listener, 24000, 1, 660.0) < -60
 
-    low = recorders[0].tail(recorders[0].mixed, 3.0, 50)
+    low = recorders[0].tail(150)
     assert tone_level_db(low, 48000, 2, 880.0) > -30
     assert tone_level_db(low, 48000, 2, 440.0) < -60, "own tone in own mix"
-    high = recorders[1].tail(recorders[1].mixed, 3.0, 50)
+    high = recorders[1].tail(150)
     assert tone_level_db(high, 48000, 2, 440.0) > -30
     assert tone_level_db(high, 48000, 2, 880.0) < -60, "own tone in own mix"
 
@@ -158,7 +95,7 @@ def test_two_tones_mixed_at_the_third_and_own_tone_absent(make_agent) -> None:  
     unmixed = recorders[2].unmixed
     assert {by_name[pid] for pid in unmixed} == {"Low", "High"}
     for pid, chunks in unmixed.items():
-        pcm = recorders[2].tail(chunks, 2.0, 50)
+        pcm = recorders[2].tail(100, chunks)
         mine, other = (440.0, 880.0) if by_name[pid] == "Low" else (880.0, 440.0)
         assert tone_level_db(pcm, 24000, 1, mine) > -30
         assert tone_level_db(pcm, 24000, 1, other) < -60
@@ -219,7 +156,7 @@ def test_audio_started_mid_call_in_other_layouts_arrives(make_agent, rate, mode,
         wait_until(lambda: len(recorder.mixed) >= 3 * per_second, timeout=15, what="3 s of audio")
     finally:
         sender.stop()
-    pcm = recorder.tail(recorder.mixed, 1.5, per_second)
+    pcm = recorder.tail(int(1.5 * per_second))
     channels = mode.channels
     assert len(pcm) == int(1.5 * per_second) * (rate.hz * duration.ms // 1000) * channels
     assert tone_level_db(pcm, rate.hz, channels, 660.0) > -30

@@ -42,14 +42,8 @@ from engine_plugin import (
 from engine_plugin.media.test_patterns import tone_level_db
 
 from ..conftest import wait_until
-from .call_helpers import (
-    CallWatcher,
-    MixedAudio,
-    PatternRecorder,
-    SeededSender,
-    ToneSender,
-    assert_pattern_frames,
-)
+from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
+from .media_helpers import AudioRecorder, PatternSender, ToneSender
 
 S = VideoStreamState
 C = CallState
@@ -122,7 +116,7 @@ def test_roster_sequences_across_join_and_leave_of_three_agents(
         "Carol": CallWatcher(carol, lambda p, s: recorders["Carol"].attach(s)),
     }
     bob_video = _video(VideoStreamResolution.P180, 15)
-    sender = SeededSender(bob_video, fps=15, seed=7)
+    sender = PatternSender(bob_video, fps=15, seed=7)
     try:
         a = alice.join(group, JoinCallOptions(incoming_video_options=RGBA_IN)).result(10)
         wait_until(lambda: a.state is C.CONNECTED, what="alice connected")
@@ -207,7 +201,7 @@ def test_stop_video_mid_call_then_start_it_again(service, no_thread_leak, make_a
     bob_watch = CallWatcher(bob, lambda p, s: recorder.attach(s))
     stream = _video(VideoStreamResolution.P360, 30)
     out_states = _record_states(stream)
-    sender = SeededSender(stream, fps=30, seed=3)
+    sender = PatternSender(stream, fps=30, seed=3)
     try:
         b = bob.join(group, JoinCallOptions(incoming_video_options=RGBA_IN)).result(10)
         a = alice.join(
@@ -276,7 +270,7 @@ def test_second_call_in_the_same_process_reuses_the_same_streams(
         outgoing_audio_options=OutgoingAudioOptions(stream=audio_out),
         incoming_audio_options=IncomingAudioOptions(stream=audio_in),
     )
-    sender = SeededSender(video, fps=15, seed=5)
+    sender = PatternSender(video, fps=15, seed=5)
     tone = ToneSender(audio_out, 440.0)
     try:
         for round_no, name in enumerate(("Bob", "Carol")):
@@ -291,7 +285,7 @@ def test_second_call_in_the_same_process_reuses_the_same_streams(
                     )
                 )
             )
-            heard = MixedAudio(listen)
+            heard = AudioRecorder(listen)
             group = _group()
             o = other.join(
                 group,

@@ -32,7 +32,8 @@ from engine_plugin import (
 )
 
 from ..conftest import wait_until
-from .call_helpers import CallWatcher, PatternRecorder, SeededSender, assert_pattern_frames
+from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
+from .media_helpers import PatternSender
 
 C = CallState
 RING_THEN_END = [C.CONNECTING, C.RINGING, C.DISCONNECTING, C.DISCONNECTED]
@@ -108,7 +109,7 @@ def test_start_call_rings_then_connects_and_media_flows_both_ways(
     phone_watch = CallWatcher(bob_phone)
     rings = {"desk": Ringer(bob), "phone": Ringer(bob_phone)}
     alice_video, bob_video = _video(), _video()
-    senders = [SeededSender(alice_video, 15, seed=1), SeededSender(bob_video, 15, seed=2)]
+    senders = [PatternSender(alice_video, 15, seed=1), PatternSender(bob_video, 15, seed=2)]
     try:
         call = alice.start_call(
             [bob.identifier],

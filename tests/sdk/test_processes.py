@@ -223,9 +223,11 @@ def test_a_frozen_process_is_dropped_by_the_heartbeat(no_thread_leak, children) 
     with LocalCallingService(heartbeat_s=0.5, dead_after_s=2.0) as fast:
         identity = CommunicationIdentityClient.from_connection_string(fast.connection_string)
         token = identity.create_user_and_token(["voip"])[1].token
-        alice = CallClient().create_call_agent(
-            CommunicationTokenCredential(token), CallAgentOptions("Alice")
-        ).result(10)
+        alice = (
+            CallClient()
+            .create_call_agent(CommunicationTokenCredential(token), CallAgentOptions("Alice"))
+            .result(10)
+        )
         try:
             _alice, watcher, call, child = _join_with_a_child(
                 lambda _name: alice, identity, children

@@ -58,7 +58,8 @@ from engine_plugin.media.test_patterns import ToneGenerator, pattern_frame, tone
 from engine_plugin.tokens import issue_token
 
 from ..conftest import wait_until
-from .call_helpers import CallWatcher, MixedAudio, PatternRecorder, SeededSender
+from .call_helpers import CallWatcher, PatternRecorder
+from .media_helpers import AudioRecorder, PatternSender
 
 RES = VideoStreamResolution
 PIX = VideoStreamPixelFormat
@@ -381,7 +382,7 @@ def test_bad_frames_and_buffers_are_refused_and_the_streams_keep_working(
             )
         )
     )
-    heard = MixedAudio(listen)
+    heard = AudioRecorder(listen)
     manual = ManualVideo(video, recorder)
     tone = ToneGenerator(440.0, 48000, 2)
 
@@ -569,7 +570,7 @@ def test_waiting_inside_a_handler_raises_instead_of_deadlocking(
     at_carol, at_alice = PatternRecorder(seed=1), PatternRecorder(seed=2)
     CallWatcher(carol, lambda p, s: at_carol.attach(s))
     alice_watch = CallWatcher(alice, lambda p, s: at_alice.attach(s))
-    senders = [SeededSender(alice_video, 15, seed=1), SeededSender(carol_video, 15, seed=2)]
+    senders = [PatternSender(alice_video, 15, seed=1), PatternSender(carol_video, 15, seed=2)]
     try:
         a = alice.join(
             group,

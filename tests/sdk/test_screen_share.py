@@ -25,7 +25,8 @@ from engine_plugin import (
 from engine_plugin.media.test_patterns import pattern_frame, psnr
 
 from ..conftest import wait_until
-from .call_helpers import CallWatcher, PatternRecorder, SeededSender, assert_pattern_frames
+from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
+from .media_helpers import PatternSender
 
 # Even (as validate requires) but not multiples of 16: the codec's padding must not show.
 SCREEN_W, SCREEN_H = 808, 456
@@ -90,8 +91,8 @@ def test_screen_share_and_camera_arrive_as_two_distinct_streams(
         )
     )
     senders = [
-        SeededSender(camera, fps=30, seed=CAMERA_SEED),
-        SeededSender(screen, fps=15, seed=SCREEN_SEED, first_number=SCREEN_FIRST),
+        PatternSender(camera, fps=30, seed=CAMERA_SEED),
+        PatternSender(screen, fps=15, seed=SCREEN_SEED, first_number=SCREEN_FIRST),
     ]
     try:
         joins = [
@@ -115,8 +116,10 @@ def test_screen_share_and_camera_arrive_as_two_distinct_streams(
         else:
             b, a = joins[0](), joins[1]()
         wait_until(
-            lambda: len(by_type[MediaStreamType.VIDEO].frames()) >= 75
-            and len(by_type[MediaStreamType.SCREEN_SHARING].frames()) >= 40,
+            lambda: (
+                len(by_type[MediaStreamType.VIDEO].frames()) >= 75
+                and len(by_type[MediaStreamType.SCREEN_SHARING].frames()) >= 40
+            ),
             timeout=20,
             what="2.5 s of both streams",
         )

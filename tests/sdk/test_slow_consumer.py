@@ -27,7 +27,8 @@ from engine_plugin import (
 from engine_plugin.media.test_patterns import read_frame_number_i420
 
 from ..conftest import wait_until
-from .call_helpers import CallWatcher, PatternRecorder, SeededSender
+from .call_helpers import CallWatcher, PatternRecorder
+from .media_helpers import PatternSender
 
 HANDLER_S = 0.3
 WINDOW_FRAMES = 15  # slow deliveries measured: about 5 s at 0.3 s each
@@ -43,7 +44,7 @@ class SlowSeen:
 class SlowHandler:
     """Reads the frame number, notes how far behind the sender it is, then dawdles."""
 
-    def __init__(self, sender: SeededSender) -> None:
+    def __init__(self, sender: PatternSender) -> None:
         self.sender = sender
         self.seen: list[SlowSeen] = []
         self.lock = threading.Lock()
@@ -81,8 +82,8 @@ def test_a_slow_handler_drops_old_frames_on_its_own_stream_only(
     fast_agent, slow_agent = make_agent("Fast"), make_agent("Slow")
     fast_video, slow_video = _p360(), _p360()
     senders = {
-        "Fast": SeededSender(fast_video, 30, seed=1),
-        "Slow": SeededSender(slow_video, 30, seed=2),
+        "Fast": PatternSender(fast_video, 30, seed=1),
+        "Slow": PatternSender(slow_video, 30, seed=2),
     }
     fast = PatternRecorder(score=False)  # I420 (the default): frame numbers only
     slow = SlowHandler(senders["Slow"])
