@@ -34,7 +34,6 @@ import asyncio
 import fractions
 import logging
 import math
-import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,16 +55,13 @@ from bench.measure import (
     MeasuredWindow,
     ScenarioResult,
     markdown_table,
-    peak_rss_mb,
-    percentile,
     results_to_json,
     run_isolated,
 )
+from bench.recording import ClickLog, VideoLog
 from engine_plugin.media.test_patterns import (
     PatternFrames,
     pattern_frame,
-    psnr,
-    read_frame_number,
     tone,
 )
 from engine_plugin.transport.ice import LOOPBACK, host_addresses, rtc_configuration
@@ -329,29 +325,16 @@ async def run_video(
     loop = asyncio.get_running_loop()
     track = PatternVideoTrack(width, height, fps=fps)
     pair = await open_loopback_pair(track, codec=codec)
-    received: dict[int, float] = {}
-    arrivals: list[float] = []
-    unreadable: list[float] = []
-    samples: list[tuple[int, np.ndarray]] = []
+    log = VideoLog(psnr_every=psnr_every, handed=track.handed)
     first: asyncio.Future[float] = loop.create_future()
-    sampling = False
 
     async def receive() -> None:
         while True:
             frame = await pair.remote_track.recv()
             assert isinstance(frame, av.VideoFrame)
-            rgba = frame.to_ndarray(format="rgba")
-            number = read_frame_number(rgba)
-            now = loop.time()
-            arrivals.append(now)
+            log.record(frame.to_ndarray(format="rgba"), loop.time())
             if not first.done():
-                first.set_result(now)
-            if number is None:
-                unreadable.append(now)
-                continue
-            received.setdefault(number, now)
-            if sampling and number % psnr_every == 0:
-                samples.append((number, rgba[::2, ::2, :3].copy()))
+                first.set_result(loop.time())
 
     receiver = asyncio.create_task(receive())
     try:
@@ -359,13 +342,13 @@ async def run_video(
         await asyncio.sleep(warmup)
         window = MeasuredWindow()
         bytes_before = await _bytes_sent(pair.sender)
-        sampling = True
+        log.sampling = True
         start = loop.time()
         window.start()
         await asyncio.sleep(seconds)
         window.stop()
         end = loop.time()
-        sampling = False
+        log.sampling = False
         bytes_after = await _bytes_sent(pair.sender)
         target_kbps = _encoder_target_kbps(pair.sender)
         await asyncio.sleep(LATE_FRAME_GRACE)
@@ -375,28 +358,16 @@ async def run_video(
         track.stop()
         await pair.aclose()
 
-    sent = [n for n, t in track.handed.items() if start <= t < end]
-    latencies = [1000.0 * (received[n] - track.handed[n]) for n in sent if n in received]
-    frames_received = sum(1 for t in arrivals if start <= t < end)
-    psnrs = [psnr(image, track.reference(n)[::2, ::2, :3]) for n, image in samples]
-    return ScenarioResult(
+    return log.result(
         name=f"video {codec} {resolution}{fps}",
         implementation=IMPLEMENTATION,
-        seconds=window.wall_seconds,
-        received_fps=frames_received / window.wall_seconds,
-        latency_median_ms=statistics.median(latencies) if latencies else math.nan,
-        latency_p95_ms=percentile(latencies, 95),
-        cpu_percent=window.cpu_percent,
-        peak_rss_mb=peak_rss_mb(),
-        frames_sent=len(sent),
-        frames_received=frames_received,
-        frames_dropped=sum(1 for n in sent if n not in received),
+        window=window,
+        start=start,
+        end=end,
+        reference=track.reference,
         extra={
-            "psnr_db": statistics.median(psnrs) if psnrs else math.nan,
             "send_kbps": 8.0 * (bytes_after - bytes_before) / window.wall_seconds / 1000.0,
             "target_kbps": target_kbps,
-            "sent_fps": len(sent) / window.wall_seconds,
-            "unreadable": float(sum(1 for t in unreadable if start <= t < end)),
         },
     )
 
@@ -426,32 +397,16 @@ async def run_audio(
     loop = asyncio.get_running_loop()
     track = ClickAudioTrack(click_every=click_every)
     pair = await open_loopback_pair(track, codec="opus")
-    arrivals: list[float] = []
-    onsets: list[float] = []
+    log = ClickLog(click_every=click_every, handed=track.handed)
     first: asyncio.Future[float] = loop.create_future()
-    threshold = 0.1 * 32768
-    quiet_frames_to_rearm = max(1, click_every // 2)
 
     async def receive() -> None:
-        armed = False
-        quiet = 0
         while True:
             frame = await pair.remote_track.recv()
             assert isinstance(frame, av.AudioFrame)
-            loud = bool(np.abs(frame.to_ndarray()).max() > threshold)
-            now = loop.time()
-            arrivals.append(now)
+            log.record(frame.to_ndarray(), loop.time())
             if not first.done():
-                first.set_result(now)
-            if loud:
-                quiet = 0
-                if armed:
-                    onsets.append(now)
-                    armed = False
-            else:
-                quiet += 1
-                if quiet >= quiet_frames_to_rearm:
-                    armed = True
+                first.set_result(loop.time())
 
     receiver = asyncio.create_task(receive())
     try:
@@ -470,33 +425,12 @@ async def run_audio(
         track.stop()
         await pair.aclose()
 
-    clicks = sorted((t, k) for k, t in track.handed.items() if k % click_every == 0)
-    click_times = [t for t, _ in clicks]
-    latencies: list[float] = []
-    for onset in onsets:
-        # The newest click handed over before the onset was heard; count the
-        # clicks sent in the window (heard up to LATE_FRAME_GRACE later).
-        index = int(np.searchsorted(click_times, onset, side="right")) - 1
-        if index >= 0 and start <= click_times[index] < end:
-            latencies.append(1000.0 * (onset - click_times[index]))
-    sent = sum(1 for t in track.handed.values() if start <= t < end)
-    frames_received = sum(1 for t in arrivals if start <= t < end)
-    return ScenarioResult(
+    return log.result(
         name=f"audio opus {round(AUDIO_PTIME * 1000)}ms",
         implementation=IMPLEMENTATION,
-        seconds=window.wall_seconds,
-        received_fps=frames_received / window.wall_seconds,
-        latency_median_ms=statistics.median(latencies) if latencies else math.nan,
-        latency_p95_ms=percentile(latencies, 95),
-        cpu_percent=window.cpu_percent,
-        peak_rss_mb=peak_rss_mb(),
-        frames_sent=sent,
-        frames_received=frames_received,
-        frames_dropped=max(0, sent - frames_received),
-        extra={
-            "clicks_sent": float(sum(1 for t in click_times if start <= t < end)),
-            "clicks_heard": float(len(latencies)),
-        },
+        window=window,
+        start=start,
+        end=end,
     )
 
 

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
-import statistics
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,11 +37,10 @@ from bench.measure import (
     ScenarioError,
     ScenarioResult,
     markdown_table,
-    peak_rss_mb,
-    percentile,
     results_to_json,
     run_isolated,
 )
+from bench.recording import ClickLog, VideoLog
 from engine_plugin import (
     AudioStreamState,
     CallAgent,
@@ -77,8 +74,6 @@ from engine_plugin import (
 from engine_plugin.media.test_patterns import (
     PatternFrames,
     pattern_frame,
-    psnr,
-    read_frame_number,
     tone,
 )
 
@@ -121,12 +116,63 @@ class _Call:
         self.service.stop()
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
+class _Pacer:
+    """Calls ``send(n)`` for n = 0, 1, ... every ``period`` on a thread, while it returns True.
+
+    While ``send`` returns False (the stream is not STARTED yet) the schedule
+    waits, so that the first frame sent starts it.
+    """
+
+    def __init__(self, send: Callable[[int], bool], period: float, name: str) -> None:
+        self._send = send
+        self._period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name)
+
+    def _run(self) -> None:
+        number = 0
+        epoch = time.monotonic()
+        while not self._stop.is_set():
+            delay = epoch + number * self._period - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                break
+            if self._send(number):
+                number += 1
+            else:
+                epoch = time.monotonic() - number * self._period
+                self._stop.wait(0.01)
+
+    def __enter__(self) -> _Pacer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _measure(
+    ready: Callable[[], bool], warmup: float, seconds: float, log: VideoLog | None = None
+) -> tuple[MeasuredWindow, float, float]:
+    """Wait for ``ready()``, warm up, measure ``seconds``, then let late media arrive."""
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while not ready():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
+            raise TimeoutError("no media arrived")
         time.sleep(0.01)
+    time.sleep(warmup)
+    window = MeasuredWindow()
+    if log is not None:
+        log.sampling = True
+    start = time.monotonic()
+    window.start()
+    time.sleep(seconds)
+    window.stop()
+    end = time.monotonic()
+    if log is not None:
+        log.sampling = False
+    time.sleep(LATE_FRAME_GRACE)
+    return window, start, end
 
 
 def video_scenario(
@@ -137,25 +183,13 @@ def video_scenario(
     width, height = res.width, res.height
     call = _Call()
     sender_agent, receiver_agent = call.agents
-    received: dict[int, float] = {}
-    arrivals: list[float] = []
-    unreadable: list[float] = []
-    samples: list[tuple[int, np.ndarray]] = []
-    sampling = threading.Event()
+    log = VideoLog()
     incoming: list[Any] = []
 
     def on_frame(args: RawVideoFrameReceivedEventArgs) -> None:
         now = time.monotonic()
         plane = np.asarray(args.frame.buffers[0])
-        rgba = plane.reshape(height, -1)[:, : width * 4].reshape(height, width, 4)
-        arrivals.append(now)
-        number = read_frame_number(rgba)
-        if number is None:
-            unreadable.append(now)
-            return
-        received.setdefault(number, now)
-        if sampling.is_set() and number % 30 == 0:
-            samples.append((number, rgba[::2, ::2, :3].copy()))
+        log.record(plane.reshape(height, -1)[:, : width * 4].reshape(height, width, 4), now)
 
     def on_stream(args: VideoStreamStateChangedEventArgs) -> None:
         if args.stream.state is VideoStreamState.AVAILABLE:
@@ -179,72 +213,36 @@ def video_scenario(
     sender_call = sender_agent.join(
         call.group, JoinCallOptions(outgoing_video_options=OutgoingVideoOptions(streams=[stream]))
     ).result(CONNECT_TIMEOUT)
+    frames = PatternFrames(width, height)
 
-    handed: dict[int, float] = {}
-    stop = threading.Event()
+    def send(number: int) -> bool:
+        if stream.state is not VideoStreamState.STARTED:
+            return False
+        frame = RawVideoFrameBuffer(
+            buffers=[frames.render(number)],
+            stream_format=stream.format,
+            timestamp_in_ticks=stream.timestamp_in_ticks,
+        )
+        log.handed[number] = time.monotonic()
+        stream.send_raw_video_frame(frame)
+        return True
 
-    def send() -> None:
-        frames = PatternFrames(width, height)
-        number = 0
-        epoch = time.monotonic()
-        while not stop.is_set():
-            delay = epoch + number / fps - time.monotonic()
-            if delay > 0 and stop.wait(delay):
-                break
-            if stream.state is not VideoStreamState.STARTED:
-                epoch = time.monotonic() - number / fps
-                stop.wait(0.01)
-                continue
-            frame = RawVideoFrameBuffer(
-                buffers=[frames.render(number)],
-                stream_format=stream.format,
-                timestamp_in_ticks=stream.timestamp_in_ticks,
-            )
-            handed[number] = time.monotonic()
-            stream.send_raw_video_frame(frame)
-            number += 1
-
-    sender = threading.Thread(target=send, name="bench-sender")
-    sender.start()
     try:
-        _wait(lambda: bool(arrivals), CONNECT_TIMEOUT, "the first frame")
-        time.sleep(warmup)
-        window = MeasuredWindow()
-        sampling.set()
-        start = time.monotonic()
-        window.start()
-        time.sleep(seconds)
-        window.stop()
-        end = time.monotonic()
-        sampling.clear()
-        time.sleep(LATE_FRAME_GRACE)
+        with _Pacer(send, 1 / fps, "bench-sender"):
+            window, start, end = _measure(lambda: bool(log.arrivals), warmup, seconds, log)
     finally:
-        stop.set()
-        sender.join()
         sender_call.hang_up().result(10)
         receiver_call.hang_up().result(10)
         call.close()
 
-    sent = [n for n, t in list(handed.items()) if start <= t < end]
-    latencies = [1000.0 * (received[n] - handed[n]) for n in sent if n in received]
-    frames_received = sum(1 for t in arrivals if start <= t < end)
-    psnrs = [psnr(image, pattern_frame(width, height, n)[::2, ::2, :3]) for n, image in samples]
-    return ScenarioResult(
+    return log.result(
         name=f"video vp8 {resolution}{fps}",
         implementation=IMPLEMENTATION,
-        seconds=window.wall_seconds,
-        received_fps=frames_received / window.wall_seconds,
-        latency_median_ms=statistics.median(latencies) if latencies else math.nan,
-        latency_p95_ms=percentile(latencies, 95),
-        cpu_percent=window.cpu_percent,
-        peak_rss_mb=peak_rss_mb(),
-        frames_sent=len(sent),
-        frames_received=frames_received,
-        frames_dropped=sum(1 for n in sent if n not in received),
+        window=window,
+        start=start,
+        end=end,
+        reference=lambda n: pattern_frame(width, height, n),
         extra={
-            "psnr_db": statistics.median(psnrs) if psnrs else math.nan,
-            "sent_fps": len(sent) / window.wall_seconds,
-            "unreadable": float(sum(1 for t in unreadable if start <= t < end)),
             "sender_dropped": float(stream.frames_dropped),
             "handler_dropped": float(sum(s.frames_dropped for s in incoming)),
         },
@@ -255,25 +253,10 @@ def audio_scenario(seconds: float = 20.0, warmup: float = 2.0) -> ScenarioResult
     """Clicks in 20 ms buffers from one agent to another; click latency in the last ``seconds``."""
     call = _Call()
     sender_agent, receiver_agent = call.agents
-    arrivals: list[float] = []
-    onsets: list[float] = []
-    threshold = 0.1 * 32768
-    rearm_after = max(1, CLICK_EVERY // 2)
-    state = {"armed": False, "quiet": 0}
+    log = ClickLog(click_every=CLICK_EVERY)
 
     def on_mixed(args: IncomingMixedAudioEventArgs) -> None:
-        now = time.monotonic()
-        arrivals.append(now)
-        loud = bool(np.abs(args.audio_buffer.as_int16()).max() > threshold)
-        if loud:
-            state["quiet"] = 0
-            if state["armed"]:
-                onsets.append(now)
-                state["armed"] = False
-        else:
-            state["quiet"] += 1
-            if state["quiet"] >= rearm_after:
-                state["armed"] = True
+        log.record(args.audio_buffer.as_int16(), time.monotonic())
 
     audio_in = RawIncomingAudioStream(RawIncomingAudioStreamOptions())
     audio_in.mixed_audio_buffer_received += on_mixed
@@ -289,69 +272,30 @@ def audio_scenario(seconds: float = 20.0, warmup: float = 2.0) -> ScenarioResult
     click = silence.copy()
     burst = tone(1000.0, 0.005, AUDIO_RATE, AUDIO_CHANNELS, amplitude=0.5)
     click[: burst.size] = burst
-    handed: dict[int, float] = {}
-    stop = threading.Event()
 
-    def send() -> None:
-        index = 0
-        epoch = time.monotonic()
-        while not stop.is_set():
-            delay = epoch + index * 0.020 - time.monotonic()
-            if delay > 0 and stop.wait(delay):
-                break
-            if audio_out.state is not AudioStreamState.STARTED:
-                epoch = time.monotonic() - index * 0.020
-                stop.wait(0.01)
-                continue
-            data = click if index % CLICK_EVERY == 0 else silence
-            handed[index] = time.monotonic()
-            audio_out.send_raw_audio_buffer(RawAudioBuffer(data))
-            index += 1
+    def send(index: int) -> bool:
+        if audio_out.state is not AudioStreamState.STARTED:
+            return False
+        log.handed[index] = time.monotonic()
+        audio_out.send_raw_audio_buffer(
+            RawAudioBuffer(click if index % CLICK_EVERY == 0 else silence)
+        )
+        return True
 
-    sender = threading.Thread(target=send, name="bench-audio-sender")
-    sender.start()
     try:
-        _wait(lambda: bool(onsets), CONNECT_TIMEOUT, "the first click")
-        time.sleep(warmup)
-        window = MeasuredWindow()
-        start = time.monotonic()
-        window.start()
-        time.sleep(seconds)
-        window.stop()
-        end = time.monotonic()
-        time.sleep(LATE_FRAME_GRACE)
+        with _Pacer(send, 0.020, "bench-audio-sender"):
+            window, start, end = _measure(lambda: bool(log.onsets), warmup, seconds)
     finally:
-        stop.set()
-        sender.join()
         sender_call.hang_up().result(10)
         receiver_call.hang_up().result(10)
         call.close()
 
-    clicks = sorted((t, k) for k, t in handed.items() if k % CLICK_EVERY == 0)
-    click_times = [t for t, _ in clicks]
-    latencies: list[float] = []
-    for onset in onsets:
-        index = int(np.searchsorted(click_times, onset, side="right")) - 1
-        if index >= 0 and start <= click_times[index] < end:
-            latencies.append(1000.0 * (onset - click_times[index]))
-    sent = sum(1 for t in handed.values() if start <= t < end)
-    frames_received = sum(1 for t in arrivals if start <= t < end)
-    return ScenarioResult(
+    return log.result(
         name="audio opus 20ms",
         implementation=IMPLEMENTATION,
-        seconds=window.wall_seconds,
-        received_fps=frames_received / window.wall_seconds,
-        latency_median_ms=statistics.median(latencies) if latencies else math.nan,
-        latency_p95_ms=percentile(latencies, 95),
-        cpu_percent=window.cpu_percent,
-        peak_rss_mb=peak_rss_mb(),
-        frames_sent=sent,
-        frames_received=frames_received,
-        frames_dropped=max(0, sent - frames_received),
-        extra={
-            "clicks_sent": float(sum(1 for t in click_times if start <= t < end)),
-            "clicks_heard": float(len(latencies)),
-        },
+        window=window,
+        start=start,
+        end=end,
     )
 
 
