@@ -1,0 +1,69 @@
+"""Panda3D without a display or a sound device: for tests and headless runs."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+OFFSCREEN_PRC = """
+window-type offscreen
+load-display p3headlessgl
+aux-display p3tinydisplay
+audio-library-name null
+framebuffer-multisample 0
+sync-video false
+"""
+"""PRC settings for headless rendering: Mesa EGL (software), else Panda3D's own rasteriser."""
+
+
+@contextlib.contextmanager
+def offscreen_showbase(width: int = 640, height: int = 360, prc: str = "") -> Iterator[Any]:
+    """A ShowBase rendering offscreen at ``width`` x ``height``; destroyed on exit.
+
+    ShowBase is one per process: this refuses to nest, and on exit it destroys
+    the ShowBase and removes the globals it set, so the next one starts clean.
+    """
+    from direct.showbase.ShowBase import ShowBase
+    from panda3d.core import loadPrcFileData
+
+    if getattr(builtins, "base", None) is not None:
+        raise RuntimeError("a ShowBase exists already in this process")
+    page = loadPrcFileData(
+        "engine_plugin offscreen", OFFSCREEN_PRC + f"win-size {width} {height}\n" + prc
+    )
+    base = ShowBase()
+    logger.info(
+        "offscreen ShowBase: %s (%s)",
+        base.pipe.getType().getName(),
+        base.win.getGsg().getDriverRenderer(),
+    )
+    try:
+        yield base
+    finally:
+        base.destroy()
+        from panda3d.core import unloadPrcFile
+
+        unloadPrcFile(page)
+
+
+def render_frames(base: Any, count: int = 1) -> None:
+    """Run ``count`` frames of the task loop (tasks, then rendering)."""
+    for _ in range(count):
+        base.taskMgr.step()
+
+
+def screenshot_rgb(base: Any) -> np.ndarray:
+    """The main window's last rendered frame as an H x W x 3 RGB array, top row first."""
+    texture = base.win.getScreenshot()
+    if texture is None:
+        raise RuntimeError("the window has no rendered frame yet")
+    data = np.frombuffer(texture.getRamImageAs("RGB"), dtype=np.uint8)
+    image = data.reshape(texture.getYSize(), texture.getXSize(), 3)
+    return image[::-1]
