@@ -9,6 +9,7 @@ from .frame_slot import LatestFrameSlot
 from .frame_texture import FrameTexture
 from .plugin import UPDATE_TASK, EnginePlugin, setup
 from .video_wall import VideoWall
+from .wall_layout import WallLayout
 
 __all__ = [
     "UPDATE_TASK",
@@ -17,5 +18,6 @@ __all__ = [
     "FrameTexture",
     "LatestFrameSlot",
     "VideoWall",
+    "WallLayout",
     "setup",
 ]

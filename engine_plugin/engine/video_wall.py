@@ -85,8 +85,17 @@ class VideoWall(Component):
         """Frames replaced before the main thread could upload them."""
         return self.slot.dropped
 
+    def set_pos(self, pos: tuple[float, float, float]) -> None:
+        """Move the wall (relative to its parent)."""
+        self._pos = pos
+        if self.root is not None:
+            self.root.setPos(*pos)
+
     def set_stream(self, stream: RawIncomingVideoStream | None) -> None:
         """Show ``stream`` from now on (main thread)."""
+        if self.root is None:  # not started yet: start() picks it up
+            self._pending_stream = stream
+            return
         self._detach_stream()
         self._stream = stream
         self.slot.clear()
@@ -116,8 +125,8 @@ class VideoWall(Component):
             self._label = self.root.attachNewNode(text)
             self._label.setScale(self.height * 0.08)
         self._build_card()
-        self.set_stream(self._pending_stream)
-        self._pending_stream = None
+        stream, self._pending_stream = self._pending_stream, None
+        self.set_stream(stream)
 
     def update(self, dt: float) -> None:
         if self._want_placeholder:
