@@ -1,4 +1,9 @@
-"""Shared fixtures: a real calling service on loopback and real agents talking to it."""
+"""Shared fixtures: a real calling service on loopback and real agents talking to it.
+
+The project's tests use the testing kit it ships (``engine_plugin.testing``,
+a pytest plugin): ``service`` and ``make_agent`` are its ``calling_service``
+and ``call_agent`` under the names these tests grew up with.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,7 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from engine_plugin import (
-    CallAgent,
-    CallAgentOptions,
-    CallClient,
-    CommunicationIdentityClient,
-    CommunicationTokenCredential,
-    LocalCallingService,
-)
+from engine_plugin import CallAgent, CommunicationIdentityClient, LocalCallingService
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
@@ -30,9 +28,8 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str
 
 
 @pytest.fixture(scope="session")
-def service() -> Iterator[LocalCallingService]:
-    with LocalCallingService() as svc:
-        yield svc
+def service(calling_service: LocalCallingService) -> LocalCallingService:
+    return calling_service
 
 
 @pytest.fixture(scope="session")
@@ -41,22 +38,9 @@ def identity(service: LocalCallingService) -> CommunicationIdentityClient:
 
 
 @pytest.fixture
-def make_agent(identity: CommunicationIdentityClient) -> Iterator[Callable[[str], CallAgent]]:
+def make_agent(call_agent: Callable[[str], CallAgent]) -> Callable[[str], CallAgent]:
     """``make_agent("Alice")``: a connected CallAgent for a new user; disposed after the test."""
-    agents: list[CallAgent] = []
-    client = CallClient()
-
-    def make(name: str) -> CallAgent:
-        _user, token = identity.create_user_and_token(["voip"])
-        agent = client.create_call_agent(
-            CommunicationTokenCredential(token.token), CallAgentOptions(display_name=name)
-        ).result(10)
-        agents.append(agent)
-        return agent
-
-    yield make
-    for agent in agents:
-        agent.dispose()
+    return call_agent
 
 
 def _sockets() -> set[tuple[object, ...]]:

@@ -28,6 +28,23 @@ def test_readme_snippet_runs() -> None:
     assert result.stdout.strip().splitlines()[-1] == "CallState.CONNECTED VideoStreamState.STARTED"
 
 
+@pytest.mark.timeout(90)
+def test_readme_user_test_passes(tmp_path: Path) -> None:
+    blocks = _readme_python_blocks()
+    assert len(blocks) >= 2, "README.md shows a user's test"
+    test_file = tmp_path / "test_readme_example.py"
+    test_file.write_text(blocks[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        capture_output=True,
+        text=True,
+        timeout=80,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+
+
 @pytest.mark.parametrize(
     "command",
     [["main.py"], ["-m", "engine_plugin.service"], ["-m", "bench.calls"]],

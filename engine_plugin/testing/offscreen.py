@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -67,3 +68,15 @@ def screenshot_rgb(base: Any) -> np.ndarray:
     data = np.frombuffer(texture.getRamImageAs("RGB"), dtype=np.uint8)
     image = data.reshape(texture.getYSize(), texture.getXSize(), 3)
     return image[::-1]
+
+
+def run_until(
+    base: Any, predicate: Callable[[], object], timeout: float = 15.0, what: str = ""
+) -> None:
+    """Run frames until ``predicate()`` is true; ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what or predicate}")
+        base.taskMgr.step()
+        time.sleep(0.002)

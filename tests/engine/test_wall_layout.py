@@ -22,9 +22,8 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.engine import UPDATE_TASK, WallLayout, setup
+from engine_plugin.testing import PatternSender
 from engine_plugin.testing.offscreen import offscreen_showbase, render_frames
-
-from ..sdk.media_helpers import PatternSender
 
 
 @pytest.fixture

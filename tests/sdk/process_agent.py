@@ -45,8 +45,8 @@ from engine_plugin import (
     VideoStreamResolution,
     VirtualOutgoingVideoStream,
 )
+from engine_plugin.testing import PatternSender
 from tests.sdk.call_helpers import CallWatcher, PatternRecorder
-from tests.sdk.media_helpers import PatternSender
 
 TOKEN_ENV = "ENGINE_PLUGIN_TOKEN"
 

@@ -24,9 +24,10 @@ from engine_plugin import (
     RawOutgoingAudioStreamProperties,
 )
 from engine_plugin.media.test_patterns import tone_level_db
+from engine_plugin.testing import ToneSender
 
 from ..conftest import wait_until
-from .media_helpers import AudioRecorder, ToneSender
+from .media_helpers import AudioRecorder
 
 
 def _out(rate: AudioStreamSampleRate, mode: AudioStreamChannelMode) -> RawOutgoingAudioStream:

@@ -28,9 +28,10 @@ from engine_plugin import (
     VideoStreamResolution,
     VirtualOutgoingVideoStream,
 )
+from engine_plugin.testing import PatternSender
 
 from ..conftest import wait_until
-from .media_helpers import FrameRecorder, PatternSender
+from .media_helpers import FrameRecorder
 from .test_group_call import _watch
 
 

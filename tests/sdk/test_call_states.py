@@ -40,10 +40,11 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.media.test_patterns import tone_level_db
+from engine_plugin.testing import PatternSender, ToneSender
 
 from ..conftest import wait_until
 from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
-from .media_helpers import AudioRecorder, PatternSender, ToneSender
+from .media_helpers import AudioRecorder
 
 S = VideoStreamState
 C = CallState

@@ -22,9 +22,10 @@ from engine_plugin import (
     VideoStreamState,
     VirtualOutgoingVideoStream,
 )
+from engine_plugin.testing import PatternSender
 
 from ..conftest import wait_until
-from .media_helpers import FrameRecorder, PatternSender
+from .media_helpers import FrameRecorder
 
 
 def _video_stream() -> VirtualOutgoingVideoStream:

@@ -30,10 +30,10 @@ from engine_plugin import (
     VideoStreamResolution,
     VirtualOutgoingVideoStream,
 )
+from engine_plugin.testing import PatternSender
 
 from ..conftest import wait_until
 from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
-from .media_helpers import PatternSender
 
 C = CallState
 RING_THEN_END = [C.CONNECTING, C.RINGING, C.DISCONNECTING, C.DISCONNECTED]

@@ -55,11 +55,12 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.media.test_patterns import ToneGenerator, pattern_frame, tone_level_db
+from engine_plugin.testing import PatternSender
 from engine_plugin.tokens import issue_token
 
 from ..conftest import wait_until
 from .call_helpers import CallWatcher, PatternRecorder
-from .media_helpers import AudioRecorder, PatternSender
+from .media_helpers import AudioRecorder
 
 RES = VideoStreamResolution
 PIX = VideoStreamPixelFormat

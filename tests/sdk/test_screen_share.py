@@ -23,10 +23,10 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.media.test_patterns import pattern_frame, psnr
+from engine_plugin.testing import PatternSender
 
 from ..conftest import wait_until
 from .call_helpers import CallWatcher, PatternRecorder, assert_pattern_frames
-from .media_helpers import PatternSender
 
 # Even (as validate requires) but not multiples of 16: the codec's padding must not show.
 SCREEN_W, SCREEN_H = 808, 456

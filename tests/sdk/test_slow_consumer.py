@@ -25,10 +25,10 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.media.test_patterns import read_frame_number_i420
+from engine_plugin.testing import PatternSender
 
 from ..conftest import wait_until
 from .call_helpers import CallWatcher, PatternRecorder
-from .media_helpers import PatternSender
 
 HANDLER_S = 0.3
 WINDOW_FRAMES = 15  # slow deliveries measured: about 5 s at 0.3 s each

@@ -1,0 +1,23 @@
+"""A testing kit for games in calls: offscreen rendering, synthetic participants, detection.
+
+The pytest fixtures (``calling_service``, ``offscreen_base``, ``call_agent``,
+``synthetic_participant``) are registered automatically as a pytest plugin.
+"""
+
+from .detection import PatternMatch, find_pattern, find_tone
+from .offscreen import offscreen_showbase, render_frames, run_until, screenshot_rgb
+from .participant import SyntheticParticipant
+from .senders import PatternSender, ToneSender
+
+__all__ = [
+    "PatternMatch",
+    "PatternSender",
+    "SyntheticParticipant",
+    "ToneSender",
+    "find_pattern",
+    "find_tone",
+    "offscreen_showbase",
+    "render_frames",
+    "run_until",
+    "screenshot_rgb",
+]

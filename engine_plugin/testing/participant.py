@@ -1,0 +1,123 @@
+"""``SyntheticParticipant``: a real agent that joins a call and sends a known pattern and tone."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from ..identity import CommunicationIdentityClient
+from ..media.audio_format import (
+    AudioStreamChannelMode,
+    AudioStreamSampleRate,
+    RawOutgoingAudioStreamProperties,
+)
+from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat, VideoStreamResolution
+from ..sdk.call import Call
+from ..sdk.call_agent import CallAgent
+from ..sdk.call_client import CallClient, CommunicationTokenCredential
+from ..sdk.options import (
+    CallAgentOptions,
+    GroupCallLocator,
+    JoinCallOptions,
+    OutgoingAudioOptions,
+    OutgoingVideoOptions,
+    RawOutgoingAudioStreamOptions,
+    RawOutgoingVideoStreamOptions,
+)
+from ..sdk.outgoing_audio import RawOutgoingAudioStream
+from ..sdk.outgoing_video import VirtualOutgoingVideoStream
+from .senders import PatternSender, ToneSender
+
+logger = logging.getLogger(__name__)
+
+
+class SyntheticParticipant:
+    """Someone else in the call, for tests: sends ``pattern_frame`` video and a sine tone.
+
+        with SyntheticParticipant(service.connection_string, "Bot") as bot:
+            bot.join("room")
+
+    Its frames carry their number (read it back with ``find_pattern``) and its
+    tone is found with ``find_tone``. ``leave()`` hangs up; closing disposes
+    the agent.
+    """
+
+    def __init__(
+        self,
+        connection_string: str,
+        display_name: str = "Synthetic participant",
+        *,
+        resolution: VideoStreamResolution = VideoStreamResolution.P360,
+        fps: int = 30,
+        tone_hz: float | None = 440.0,
+        seed: int = 0,
+    ) -> None:
+        identity = CommunicationIdentityClient.from_connection_string(connection_string)
+        _user, token = identity.create_user_and_token(["voip"])
+        self.agent: CallAgent = (
+            CallClient()
+            .create_call_agent(
+                CommunicationTokenCredential(token.token),
+                CallAgentOptions(display_name=display_name),
+            )
+            .result(10)
+        )
+        fmt = VideoStreamFormat(
+            resolution=resolution,
+            pixel_format=VideoStreamPixelFormat.RGBA,
+            frames_per_second=min(fps, resolution.max_frames_per_second),
+        )
+        self.video = VirtualOutgoingVideoStream(RawOutgoingVideoStreamOptions(formats=[fmt]))
+        self.audio: RawOutgoingAudioStream | None = None
+        if tone_hz is not None:
+            self.audio = RawOutgoingAudioStream(
+                RawOutgoingAudioStreamOptions(
+                    properties=RawOutgoingAudioStreamProperties(
+                        sample_rate=AudioStreamSampleRate.HZ_48000,
+                        channel_mode=AudioStreamChannelMode.MONO,
+                    )
+                )
+            )
+        self.tone_hz = tone_hz
+        self.seed = seed
+        self.call: Call | None = None
+        self.pattern: PatternSender | None = None
+        self.tone: ToneSender | None = None
+
+    def join(self, group_id: str) -> Call:
+        """Join the group call ``group_id`` and start sending."""
+        options = JoinCallOptions(outgoing_video_options=OutgoingVideoOptions(streams=[self.video]))
+        if self.audio is not None:
+            options.outgoing_audio_options = OutgoingAudioOptions(stream=self.audio)
+        self.call = self.agent.join(GroupCallLocator(group_id), options).result(10)
+        fps = round(self.video.format.frames_per_second)
+        self.pattern = PatternSender(self.video, fps, seed=self.seed)
+        if self.audio is not None and self.tone_hz is not None:
+            self.tone = ToneSender(self.audio, self.tone_hz)
+        return self.call
+
+    def leave(self) -> None:
+        """Stop sending and hang up."""
+        for sender in (self.pattern, self.tone):
+            if sender is not None:
+                sender.stop()
+        self.pattern = self.tone = None
+        if self.call is not None:
+            self.call.hang_up().result(10)
+            self.call = None
+
+    def close(self) -> None:
+        """Leave and dispose of the agent."""
+        self.leave()
+        self.agent.dispose()
+
+    def __enter__(self) -> SyntheticParticipant:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
