@@ -4,10 +4,19 @@
 to it and driven by its Update task on the main thread.
 """
 
+from .audio_playback import MixedAudioPlayer, PcmPlayout, PlayoutStats, PositionalVoices
+from .audio_sources import (
+    MicrophoneFeeder,
+    NoMicrophoneError,
+    ToneFeeder,
+    WavFeeder,
+    default_outgoing_feeder,
+)
 from .components import Component
 from .frame_slot import LatestFrameSlot
 from .frame_texture import FrameTexture
 from .plugin import UPDATE_TASK, EnginePlugin, setup
+from .scene_camera import SceneCamera
 from .video_wall import VideoWall
 from .wall_layout import WallLayout
 
@@ -17,7 +26,17 @@ __all__ = [
     "EnginePlugin",
     "FrameTexture",
     "LatestFrameSlot",
+    "MicrophoneFeeder",
+    "MixedAudioPlayer",
+    "NoMicrophoneError",
+    "PcmPlayout",
+    "PlayoutStats",
+    "PositionalVoices",
+    "SceneCamera",
+    "ToneFeeder",
     "VideoWall",
     "WallLayout",
+    "WavFeeder",
+    "default_outgoing_feeder",
     "setup",
 ]

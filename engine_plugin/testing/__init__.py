@@ -5,6 +5,7 @@ The pytest fixtures (``calling_service``, ``offscreen_base``, ``call_agent``,
 """
 
 from .detection import PatternMatch, find_pattern, find_tone
+from .latency import clock_stamp, stamp_age_ms
 from .offscreen import offscreen_showbase, render_frames, run_until, screenshot_rgb
 from .participant import SyntheticParticipant
 from .senders import PatternSender, ToneSender
@@ -14,10 +15,12 @@ __all__ = [
     "PatternSender",
     "SyntheticParticipant",
     "ToneSender",
+    "clock_stamp",
     "find_pattern",
     "find_tone",
     "offscreen_showbase",
     "render_frames",
     "run_until",
     "screenshot_rgb",
+    "stamp_age_ms",
 ]

@@ -36,9 +36,12 @@ def offscreen_showbase(width: int = 640, height: int = 360, prc: str = "") -> It
 
     if getattr(builtins, "base", None) is not None:
         raise RuntimeError("a ShowBase exists already in this process")
-    page = loadPrcFileData(
-        "engine_plugin offscreen", OFFSCREEN_PRC + f"win-size {width} {height}\n" + prc
-    )
+    pages = [
+        loadPrcFileData("engine_plugin offscreen", OFFSCREEN_PRC + f"win-size {width} {height}\n")
+    ]
+    if prc:
+        # A later page wins over an earlier one: the caller's settings override the defaults.
+        pages.append(loadPrcFileData("engine_plugin offscreen (caller)", prc))
     base = ShowBase()
     logger.info(
         "offscreen ShowBase: %s (%s)",
@@ -51,7 +54,8 @@ def offscreen_showbase(width: int = 640, height: int = 360, prc: str = "") -> It
         base.destroy()
         from panda3d.core import unloadPrcFile
 
-        unloadPrcFile(page)
+        for page in pages:
+            unloadPrcFile(page)
 
 
 def render_frames(base: Any, count: int = 1) -> None:

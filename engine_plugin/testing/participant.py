@@ -51,6 +51,7 @@ class SyntheticParticipant:
         fps: int = 30,
         tone_hz: float | None = 440.0,
         seed: int = 0,
+        stamp_clock: bool = False,
     ) -> None:
         identity = CommunicationIdentityClient.from_connection_string(connection_string)
         _user, token = identity.create_user_and_token(["voip"])
@@ -80,6 +81,7 @@ class SyntheticParticipant:
             )
         self.tone_hz = tone_hz
         self.seed = seed
+        self.stamp_clock = stamp_clock
         self.call: Call | None = None
         self.pattern: PatternSender | None = None
         self.tone: ToneSender | None = None
@@ -91,7 +93,7 @@ class SyntheticParticipant:
             options.outgoing_audio_options = OutgoingAudioOptions(stream=self.audio)
         self.call = self.agent.join(GroupCallLocator(group_id), options).result(10)
         fps = round(self.video.format.frames_per_second)
-        self.pattern = PatternSender(self.video, fps, seed=self.seed)
+        self.pattern = PatternSender(self.video, fps, seed=self.seed, stamp_clock=self.stamp_clock)
         if self.audio is not None and self.tone_hz is not None:
             self.tone = ToneSender(self.audio, self.tone_hz)
         return self.call

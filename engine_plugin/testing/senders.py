@@ -15,10 +15,16 @@ from ..media.frames import RawAudioBuffer, RawVideoFrameBuffer
 from ..media.test_patterns import ToneGenerator, pattern_frame
 from ..sdk.enums import VideoStreamState
 from ..sdk.outgoing_video import RawOutgoingVideoStream
+from .latency import clock_stamp
 
 
 class PatternSender:
-    """Sends pattern frames ``first_number, first_number + 1, ...`` of ``seed`` while STARTED."""
+    """Sends pattern frames ``first_number, first_number + 1, ...`` of ``seed`` while STARTED.
+
+    With ``stamp_clock=True`` each frame's number is instead the monotonic clock
+    in milliseconds (:func:`~engine_plugin.testing.latency.clock_stamp`), so a
+    receiver on the same machine can tell each frame's age.
+    """
 
     def __init__(
         self,
@@ -27,8 +33,10 @@ class PatternSender:
         *,
         seed: int = 0,
         first_number: int = 0,
+        stamp_clock: bool = False,
     ) -> None:
         self.stream = stream
+        self.stamp_clock = stamp_clock
         self.fps = fps
         self.seed = seed
         self.first_number = first_number
@@ -51,7 +59,8 @@ class PatternSender:
         while not self._stop.is_set():
             if self.stream.state is VideoStreamState.STARTED:
                 fmt = self.stream.format
-                rgba = pattern_frame(fmt.width, fmt.height, self.next_number, seed=self.seed)
+                number = clock_stamp() if self.stamp_clock else self.next_number
+                rgba = pattern_frame(fmt.width, fmt.height, number, seed=self.seed)
                 frame = RawVideoFrameBuffer(
                     buffers=[rgba],
                     stream_format=fmt,

@@ -1,0 +1,1 @@
+"""The demo's scene pieces: the room, the overlay, the bot participant, the demo itself."""
