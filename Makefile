@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-engine clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,13 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## bench: the calling benchmark (prints a table)
+## bench: the calling benchmark next to bare aiortc (prints a table)
 bench: $(STAMP)
 	$(PY) -m bench.calls $(ARGS)
+
+## bench-engine: the engine benchmark (video walls, scene camera; prints tables)
+bench-engine: $(STAMP)
+	$(PY) -m bench.engine $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import threading
 import time
@@ -17,6 +18,9 @@ from engine_plugin.media.test_patterns import read_frame_number
 from engine_plugin.testing import stamp_age_ms
 
 REFRESH_S = 0.5
+LOG_EVERY_S = 5.0
+
+log = logging.getLogger("demo.overlay")
 
 
 class LatencyProbe:
@@ -65,6 +69,7 @@ class StatsOverlay(Component):
         self.text: OnscreenText | None = None
         self._probes: dict[int, LatencyProbe] = {}
         self._last = time.monotonic()
+        self._logged = self._last
         self._uploads: dict[int, int] = {}
         self._sent = 0
         self.lines: list[str] = []
@@ -116,6 +121,9 @@ class StatsOverlay(Component):
             )
         self.lines = lines
         self.text.setText("\n".join(lines))
+        if now - self._logged >= LOG_EVERY_S:
+            self._logged = now
+            log.info("%s", " | ".join(lines))
 
     def on_destroy(self) -> None:
         for probe in self._probes.values():

@@ -28,12 +28,21 @@ def test_readme_snippet_runs() -> None:
     assert result.stdout.strip().splitlines()[-1] == "CallState.CONNECTED VideoStreamState.STARTED"
 
 
+def test_every_readme_snippet_compiles_and_its_imports_exist() -> None:
+    for block in _readme_python_blocks():
+        compile(block, "README.md", "exec")
+        imports = "\n".join(
+            line for line in block.splitlines() if line.startswith(("import ", "from "))
+        )
+        exec(compile(imports, "README.md imports", "exec"), {})
+
+
 @pytest.mark.timeout(90)
 def test_readme_user_test_passes(tmp_path: Path) -> None:
-    blocks = _readme_python_blocks()
-    assert len(blocks) >= 2, "README.md shows a user's test"
+    tests = [b for b in _readme_python_blocks() if "def test_" in b]
+    assert len(tests) == 1, "README.md shows a user's test"
     test_file = tmp_path / "test_readme_example.py"
-    test_file.write_text(blocks[1])
+    test_file.write_text(tests[0])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
         capture_output=True,
@@ -47,8 +56,15 @@ def test_readme_user_test_passes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["main.py"], ["-m", "engine_plugin.service"], ["-m", "bench.calls"]],
-    ids=["main", "service", "bench"],
+    [
+        ["main.py"],
+        ["examples/raw_media_call.py"],
+        ["-m", "scenes.bot"],
+        ["-m", "engine_plugin.service"],
+        ["-m", "bench.calls"],
+        ["-m", "bench.engine"],
+    ],
+    ids=["main", "example", "bot", "service", "bench-calls", "bench-engine"],
 )
 def test_entry_points_have_help(command: list[str]) -> None:
     result = subprocess.run(

@@ -4,13 +4,18 @@ Panda3D keeps a texture's RAM image in BGR(A) order, bottom row first. So:
 
 - frames are asked for in ``BGRX`` (the SDK converts on its delivery thread,
   off the main thread) and copied straight into the texture's own RAM image
-  (``modifyRamImage`` + one numpy copy: about 0.1 ms at 720p here, against
-  1.6-2 ms for ``setRamImage`` and 12-17 ms for ``setRamImageAs(.., "RGBA")``);
+  (``modifyRamImage`` + one numpy copy: 0.4-0.6 ms for a 720p frame that is
+  not in cache, against 2 ms for ``setRamImage`` and 22-25 ms for
+  ``setRamImageAs(.., "RGBA")`` here);
+- three textures take turns: with a software renderer (llvmpipe), changing a
+  texture the previous frame drew waits for that frame to finish, which made
+  a frame that uploads take 8-14 ms; writing into the texture drawn two
+  frames ago avoids the wait (2.8 ms measured; two textures were not enough);
 - rows are not flipped: the quad's texture coordinates are (see
   :attr:`FrameTexture.uv_range`);
 - a frame whose rows are padded (stride wider than the image) is copied whole
   and the padding is cut off by the texture coordinates;
-- the texture is reused, and set up again only when the size changes.
+- the textures are reused, and set up again only when the size changes.
 """
 
 from __future__ import annotations
@@ -32,20 +37,40 @@ NATIVE_FORMATS = {
 """Pixel formats whose bytes are Panda3D's own RAM layout: (bytes per pixel, texture format)."""
 
 
+RING = 3
+"""Textures a FrameTexture rotates through (see the module notes)."""
+
+
+def _new_texture(name: str) -> Texture:
+    texture = Texture(name)
+    texture.setMinfilter(SamplerState.FT_linear)
+    texture.setMagfilter(SamplerState.FT_linear)
+    texture.setWrapU(SamplerState.WM_clamp)
+    texture.setWrapV(SamplerState.WM_clamp)
+    return texture
+
+
 class FrameTexture:
-    """One texture fed with raw frames; :meth:`upload` on the main thread only."""
+    """Textures fed with raw frames; :meth:`upload` on the main thread only.
+
+    :attr:`texture` is the one holding the newest frame: show it after each
+    upload (``node.setTexture(frame_texture.texture, 1)``, a cheap state change).
+    """
 
     def __init__(self, name: str = "video") -> None:
-        self.texture = Texture(name)
-        self.texture.setMinfilter(SamplerState.FT_linear)
-        self.texture.setMagfilter(SamplerState.FT_linear)
-        self.texture.setWrapU(SamplerState.WM_clamp)
-        self.texture.setWrapV(SamplerState.WM_clamp)
+        self._ring = [_new_texture(f"{name}-{i}") for i in range(RING)]
+        self._ring_keys: list[tuple[int, int, int] | None] = [None] * RING
+        self._current = 0
         self.width = 0
         self.height = 0
         self._key: tuple[int, int, int] | None = None
         self.uploads = 0
         self.reallocations = 0
+
+    @property
+    def texture(self) -> Texture:
+        """The texture holding the newest frame."""
+        return self._ring[self._current]
 
     @property
     def uv_range(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -93,11 +118,13 @@ class FrameTexture:
         key = (stride_pixels, height, texture_format)
         changed = key != self._key
         if changed:
-            self.texture.setup2dTexture(
-                stride_pixels, height, Texture.T_unsigned_byte, texture_format
-            )
             self._key = key
             self.reallocations += 1
+        index = (self._current + 1) % RING
+        texture = self._ring[index]
+        if self._ring_keys[index] != key:
+            texture.setup2dTexture(stride_pixels, height, Texture.T_unsigned_byte, texture_format)
+            self._ring_keys[index] = key
         self.width, self.height = fmt.width, height
         size = stride * height
         if plane.size < size:
@@ -106,10 +133,11 @@ class FrameTexture:
             padded[: plane.size] = plane
             plane = padded
         if native is not None:
-            ram = np.frombuffer(self.texture.modifyRamImage(), dtype=np.uint8)
+            ram = np.frombuffer(texture.modifyRamImage(), dtype=np.uint8)
             np.copyto(ram, plane[:size])
         else:
             # The naive path (Panda3D swizzles every pixel): kept for comparison.
-            self.texture.setRamImageAs(plane[:size].tobytes(), "RGBA")
+            texture.setRamImageAs(plane[:size].tobytes(), "RGBA")
+        self._current = index
         self.uploads += 1
         return changed

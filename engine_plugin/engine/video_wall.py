@@ -137,10 +137,11 @@ class VideoWall(Component):
             return
         if self.frame_texture.upload(frame):
             self._build_card()
-        if not self._showing_video and self._card is not None:
+        if self._card is not None:
             self._card.setTexture(self.frame_texture.texture, 1)
-            self._card.clearColor()
-            self._showing_video = True
+            if not self._showing_video:
+                self._card.clearColor()
+                self._showing_video = True
 
     def on_destroy(self) -> None:
         self._detach_stream()
