@@ -17,6 +17,7 @@ from .frame_slot import LatestFrameSlot
 from .frame_texture import FrameTexture
 from .plugin import UPDATE_TASK, EnginePlugin, setup
 from .scene_camera import SceneCamera
+from .texture_delivery import RawVideoFrameTexture, TextureDelivery
 from .video_wall import VideoWall
 from .wall_layout import WallLayout
 
@@ -32,7 +33,9 @@ __all__ = [
     "PcmPlayout",
     "PlayoutStats",
     "PositionalVoices",
+    "RawVideoFrameTexture",
     "SceneCamera",
+    "TextureDelivery",
     "ToneFeeder",
     "VideoWall",
     "WallLayout",

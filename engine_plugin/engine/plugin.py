@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import builtins
 import logging
+import weakref
 from typing import Any, TypeVar
 
 from direct.task import Task
 from panda3d.core import ConfigVariableInt, NodePath
 
 from .components import Component, ComponentList
+from .texture_delivery import TextureDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,16 @@ TASK_SORT = ConfigVariableInt(
 )
 
 C = TypeVar("C", bound=Component)
+
+_live: weakref.WeakSet[EnginePlugin] = weakref.WeakSet()
+
+
+def destroy_plugins_of(base: Any) -> int:
+    """Destroy every live plugin set up on ``base`` (a teardown's safety net); how many."""
+    plugins = [p for p in list(_live) if p.base is base and not p.destroyed]
+    for plugin in plugins:
+        plugin.destroy()
+    return len(plugins)
 
 
 class EnginePlugin:
@@ -48,6 +60,9 @@ class EnginePlugin:
         self.frame_count = 0
         self._destroyed = False
         self._task = base.taskMgr.add(self._update, UPDATE_TASK, sort=task_sort)
+        _live.add(self)
+        # Streams asking for frame_kind=TEXTURE are served by the plugin itself.
+        self.texture_delivery = self.add(TextureDelivery())
         logger.debug("engine plugin set up (task sort %d)", task_sort)
 
     def add(self, component: C) -> C:

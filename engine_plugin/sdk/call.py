@@ -354,7 +354,9 @@ class Call:
             self.remote_participants_updated.fire(ParticipantsUpdatedEventArgs(added, []))
 
     def _add_participant(self, info: ParticipantInfo) -> RemoteParticipant:
-        participant = RemoteParticipant(info, self._pixel_format)
+        participant = RemoteParticipant(
+            info, self._pixel_format, self._incoming_video_options.frame_kind
+        )
         self._participants[info.participant_id] = participant
         return participant
 

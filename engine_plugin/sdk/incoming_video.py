@@ -12,20 +12,55 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 import av
 
 from .._events import EventSlot
-from ..media.frames import TICKS_PER_SECOND
+from ..media.frames import TICKS_PER_SECOND, RawVideoFrameBuffer
 from ..media.video_conversion import from_av_frame
 from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat
 from .delivery import LatestItemWorker
-from .enums import MediaStreamType, StreamDirection, VideoStreamKind, VideoStreamState
+from .enums import (
+    MediaStreamType,
+    RawVideoFrameKind,
+    StreamDirection,
+    VideoStreamKind,
+    VideoStreamState,
+)
 from .errors import InvalidStateError
 from .event_args import RawVideoFrameReceivedEventArgs, VideoStreamStateChangedEventArgs
 
 logger = logging.getLogger(__name__)
 
+
+class FrameSink(Protocol):
+    """Where a ``frame_kind=TEXTURE`` stream's frames go instead of its event (the engine)."""
+
+    def put(self, frame: RawVideoFrameBuffer) -> None:
+        """Take one converted frame (SDK delivery thread)."""
+
+    def close(self) -> None:
+        """The stream stopped: no more frames."""
+
+
+_texture_sinks: Callable[[RawIncomingVideoStream], FrameSink] | None = None
+
+
+def register_texture_delivery(
+    make_sink: Callable[[RawIncomingVideoStream], FrameSink] | None,
+) -> None:
+    """Install (or, with ``None``, remove) what turns frames into textures.
+
+    The engine layer calls this (``engine_plugin.engine.setup()``): the SDK does
+    not know any engine. Streams of calls joined with
+    ``IncomingVideoOptions(frame_kind=TEXTURE)`` hand their frames (in BGRX) to
+    a sink made by ``make_sink(stream)`` when they start; the engine uploads them
+    and fires ``raw_video_frame_received`` on its main thread with textures.
+    """
+    global _texture_sinks
+    _texture_sinks = make_sink
 
 
 class RawIncomingVideoStream:
@@ -55,6 +90,7 @@ class RawIncomingVideoStream:
         pixel_format: VideoStreamPixelFormat,
         width: int = 0,
         height: int = 0,
+        frame_kind: RawVideoFrameKind = RawVideoFrameKind.BUFFER,
     ) -> None:
         with RawIncomingVideoStream._ids_lock:
             RawIncomingVideoStream._ids += 1
@@ -62,7 +98,12 @@ class RawIncomingVideoStream:
         self.participant = participant
         self.slot = slot
         self._media_stream_type = media_stream_type
-        self.pixel_format = pixel_format
+        self.frame_kind = frame_kind
+        # Textures are filled from Panda3D's own layout: no per-pixel work on the main thread.
+        self.pixel_format = (
+            VideoStreamPixelFormat.BGRX if frame_kind is RawVideoFrameKind.TEXTURE else pixel_format
+        )
+        self._sink: FrameSink | None = None
         self._state = VideoStreamState.AVAILABLE
         self._lock = threading.Lock()
         self._worker: LatestItemWorker[av.VideoFrame] | None = None
@@ -122,6 +163,13 @@ class RawIncomingVideoStream:
                 raise InvalidStateError(
                     f"start() needs the stream AVAILABLE or STOPPED, but it is {self._state.name}"
                 )
+            if self.frame_kind is RawVideoFrameKind.TEXTURE:
+                if _texture_sinks is None:
+                    raise InvalidStateError(
+                        "frame_kind=TEXTURE needs the engine plugin: call "
+                        "engine_plugin.engine.setup() before starting the stream"
+                    )
+                self._sink = _texture_sinks(self)
             self._worker = LatestItemWorker(f"engine_plugin-video-{self.id}", self._deliver)
             self._state = VideoStreamState.STARTED
         self.state_changed.fire(VideoStreamStateChangedEventArgs(self))
@@ -139,6 +187,9 @@ class RawIncomingVideoStream:
         if worker is not None:
             self._dropped_before += worker.dropped
             worker.stop(wait=wait)
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            sink.close()
         self.state_changed.fire(VideoStreamStateChangedEventArgs(self))
 
     # -- internals -----------------------------------------------------------------
@@ -163,7 +214,11 @@ class RawIncomingVideoStream:
     def _deliver(self, frame: av.VideoFrame) -> None:
         raw = from_av_frame(frame, self.pixel_format, self._ticks(frame))
         self._format = raw.stream_format
-        self.raw_video_frame_received.fire(RawVideoFrameReceivedEventArgs(raw, self))
+        sink = self._sink
+        if sink is not None:
+            sink.put(raw)
+        else:
+            self.raw_video_frame_received.fire(RawVideoFrameReceivedEventArgs(raw, self))
 
     def _finish(self) -> None:
         """The remote stopped sending or left: STOPPED (if started), then NOT_AVAILABLE."""

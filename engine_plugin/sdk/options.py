@@ -85,7 +85,9 @@ class IncomingVideoOptions:
     """How remote video arrives.
 
     stream_kind: ``VideoStreamKind.RAW_INCOMING`` for raw frames.
-    frame_kind: ``RawVideoFrameKind.BUFFER`` (the engine layer adds TEXTURE).
+    frame_kind: ``RawVideoFrameKind.BUFFER`` (frames as bytes, on the SDK's delivery
+        thread) or ``TEXTURE`` (frames as Panda3D textures already uploaded,
+        on the engine's main thread: needs ``engine_plugin.engine.setup()``).
     pixel_format: what frames arrive in (this project's addition; default I420, the
         decoder's own layout, costs nothing; RGBA, RGBX, BGRX, BGR24 and NV12 on request).
     """

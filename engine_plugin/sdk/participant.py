@@ -12,7 +12,7 @@ from .._events import EventSlot
 from ..identity import CommunicationUserIdentifier
 from ..media.video_format import VideoStreamPixelFormat
 from ..transport.base import ParticipantInfo
-from .enums import MediaStreamType, ParticipantState
+from .enums import MediaStreamType, ParticipantState, RawVideoFrameKind
 from .event_args import PropertyChangedEventArgs, VideoStreamStateChangedEventArgs
 from .incoming_video import RawIncomingVideoStream
 
@@ -33,12 +33,18 @@ class RemoteParticipant:
     state_changed = EventSlot[PropertyChangedEventArgs]()
     display_name_changed = EventSlot[PropertyChangedEventArgs]()
 
-    def __init__(self, info: ParticipantInfo, pixel_format: VideoStreamPixelFormat) -> None:
+    def __init__(
+        self,
+        info: ParticipantInfo,
+        pixel_format: VideoStreamPixelFormat,
+        frame_kind: RawVideoFrameKind = RawVideoFrameKind.BUFFER,
+    ) -> None:
         self.participant_id = info.participant_id
         self._identifier = CommunicationUserIdentifier(info.user_id)
         self._display_name = info.display_name
         self._state = ParticipantState.CONNECTING
         self._pixel_format = pixel_format
+        self._frame_kind = frame_kind
         self._streams: dict[str, RawIncomingVideoStream] = {}
         self._info = info
         self._update_streams(info)
@@ -91,7 +97,13 @@ class RemoteParticipant:
                 else MediaStreamType.VIDEO
             )
             stream = RawIncomingVideoStream(
-                self, slot, media_type, self._pixel_format, source.width, source.height
+                self,
+                slot,
+                media_type,
+                self._pixel_format,
+                source.width,
+                source.height,
+                self._frame_kind,
             )
             stream.state_changed += self._forward_stream_state
             self._streams[slot] = stream

@@ -9,8 +9,10 @@ from .latency import clock_stamp, stamp_age_ms
 from .offscreen import offscreen_showbase, render_frames, run_until, screenshot_rgb
 from .participant import SyntheticParticipant
 from .senders import PatternSender, ToneSender
+from .streams import IncomingStreams
 
 __all__ = [
+    "IncomingStreams",
     "PatternMatch",
     "PatternSender",
     "SyntheticParticipant",

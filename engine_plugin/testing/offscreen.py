@@ -51,6 +51,12 @@ def offscreen_showbase(width: int = 640, height: int = 360, prc: str = "") -> It
     try:
         yield base
     finally:
+        # A test that failed half-way may not have destroyed its plugin: do it here,
+        # so that its task and its SDK registrations do not outlive this ShowBase.
+        from ..engine.plugin import destroy_plugins_of
+
+        if destroy_plugins_of(base):
+            logger.warning("an engine plugin was left set up; destroyed it with its ShowBase")
         base.destroy()
         from panda3d.core import unloadPrcFile
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import queue
 import uuid
-from typing import Any
 
 import pytest
 
@@ -13,37 +11,21 @@ from engine_plugin import (
     GroupCallLocator,
     IncomingVideoOptions,
     JoinCallOptions,
-    ParticipantsUpdatedEventArgs,
-    RawIncomingVideoStream,
     VideoStreamPixelFormat,
-    VideoStreamState,
-    VideoStreamStateChangedEventArgs,
 )
 from engine_plugin.engine import UPDATE_TASK, VideoWall, setup
-from engine_plugin.testing import find_pattern, render_frames, run_until, screenshot_rgb
+from engine_plugin.testing import (
+    IncomingStreams,
+    find_pattern,
+    render_frames,
+    run_until,
+    screenshot_rgb,
+)
 
 SAVE_TO = os.environ.get("ENGINE_PLUGIN_SAVE_WALL")  # a PNG path, to look at the result
 BGRX_IN = JoinCallOptions(
     incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.BGRX)
 )
-
-
-def _streams_of(call: Any) -> queue.Queue[RawIncomingVideoStream]:
-    """Incoming streams, as they become AVAILABLE (handed over from the SDK's thread)."""
-    found: queue.Queue[RawIncomingVideoStream] = queue.Queue()
-
-    def on_stream(args: VideoStreamStateChangedEventArgs) -> None:
-        if args.stream.state is VideoStreamState.AVAILABLE:
-            found.put(args.stream)
-
-    def on_participants(args: ParticipantsUpdatedEventArgs) -> None:
-        for participant in args.added_participants:
-            participant.video_stream_state_changed += on_stream
-            for stream in participant.incoming_video_streams:
-                found.put(stream)
-
-    call.remote_participants_updated += on_participants
-    return found
 
 
 @pytest.mark.timeout(60)
@@ -54,10 +36,10 @@ def test_remote_pattern_shows_on_a_wall_right_way_up(
     plugin = setup(base)
     group = str(uuid.uuid4())
     viewer_call = call_agent("Viewer").join(GroupCallLocator(group), BGRX_IN).result(10)
-    streams = _streams_of(viewer_call)
+    streams = IncomingStreams(viewer_call)
     bot = synthetic_participant("Bot", tone_hz=None)
     bot.join(group)
-    stream = streams.get(timeout=10)
+    stream = streams.next()
     # aspect2d spans the window's height from -1 to 1: a wall 2 high fills a 16:9 window.
     wall = plugin.add(VideoWall(stream, parent=base.aspect2d, height=2.0))
     render_frames(base)
