@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--connection-string",
         help="join a call on an existing calling service (default: start one here)",
     )
+    parser.add_argument(
+        "--endpoint",
+        help="join through this calling service with --token (no identity created, no bot)",
+    )
+    parser.add_argument("--token", help="an access token for --endpoint's service")
     parser.add_argument("--group", help="the group call to join (default: a new one)")
     parser.add_argument("--no-bot", action="store_true", help="do not start the bot participant")
     parser.add_argument(
@@ -52,7 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the scene camera's resolution (default p720)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the SDK does")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.token and args.connection_string:
+        parser.error("give --connection-string or --token, not both")
+    if args.endpoint and not args.token:
+        parser.error("--endpoint needs --token (a token issued by that service)")
+    if args.token:
+        args.no_bot = True  # the bot needs a connection string to make its own identity
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,20 +120,24 @@ def run(args: argparse.Namespace) -> int:
     service: LocalCallingService | None = None
     bot: subprocess.Popen[str] | None = None
     connection_string = args.connection_string
-    if connection_string is None:
-        service = LocalCallingService().start()
-        connection_string = service.connection_string
-        log.info("calling service at %s", service.endpoint)
     group = args.group or str(uuid.uuid4())
-    identity = CommunicationIdentityClient.from_connection_string(connection_string)
-    _user, token = identity.create_user_and_token(["voip"])
-    agent = (
-        CallClient()
-        .create_call_agent(CommunicationTokenCredential(token.token), CallAgentOptions("Game"))
-        .result(10)
-    )
+    if args.token:
+        credential = CommunicationTokenCredential(args.token)
+        if args.endpoint and credential.endpoint.rstrip("/") != args.endpoint.rstrip("/"):
+            raise SystemExit(
+                f"the token was issued by {credential.endpoint}, not by {args.endpoint}"
+            )
+    else:
+        if connection_string is None:
+            service = LocalCallingService().start()
+            connection_string = service.connection_string
+            log.info("calling service at %s", service.endpoint)
+        identity = CommunicationIdentityClient.from_connection_string(connection_string)
+        _user, token = identity.create_user_and_token(["voip"])
+        credential = CommunicationTokenCredential(token.token)
+    agent = CallClient().create_call_agent(credential, CallAgentOptions("Game")).result(10)
     try:
-        if not args.no_bot:
+        if not args.no_bot and connection_string is not None:
             bot = _start_bot(connection_string, group)
         return _run_scene(args, agent, group, headless, duration)
     finally:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+
+from engine_plugin import CommunicationIdentityClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +40,15 @@ def _blob(image: np.ndarray, colour: tuple[int, int, int]) -> tuple[int, float, 
     )
 
 
+def _assert_pattern_on_a_wall(shot: Path) -> None:
+    """The pattern's pure red, green and blue markers: red left of green and above blue."""
+    image = _load_png(shot)
+    red, green, blue = (_blob(image, c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255)))
+    for count, _x, _y in (red, green, blue):
+        assert count > 200, (red, green, blue)
+    assert red[1] < green[1] and red[2] < blue[2]
+
+
 @pytest.mark.timeout(120)
 def test_headless_demo_screenshot_shows_a_live_wall(tmp_path: Path) -> None:
     shot = tmp_path / "demo.png"
@@ -52,10 +65,42 @@ def test_headless_demo_screenshot_shows_a_live_wall(tmp_path: Path) -> None:
     # The overlay's last lines: we sent the scene camera, and the bot's wall had video.
     assert "sending  scene camera 1280x720" in log
     assert "Bot: 640x360" in log
-    # The bot's pattern is on a wall: its pure red, green, blue and white markers,
-    # red left of green and above blue (right colours, right way up).
-    image = _load_png(shot)
-    red, green, blue = (_blob(image, c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255)))
-    for count, _x, _y in (red, green, blue):
-        assert count > 200, (red, green, blue)
-    assert red[1] < green[1] and red[2] < blue[2]
+    _assert_pattern_on_a_wall(shot)
+
+
+@pytest.mark.timeout(120)
+def test_demo_joins_a_call_on_an_existing_service_with_a_token(
+    tmp_path: Path, calling_service: Any, synthetic_participant: Any
+) -> None:
+    identity = CommunicationIdentityClient.from_connection_string(calling_service.connection_string)
+    _user, token = identity.create_user_and_token(["voip"])
+    group = str(uuid.uuid4())
+    someone = synthetic_participant("Someone", tone_hz=None)
+    someone.join(group)
+    shot = tmp_path / "joined.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "main.py",
+            "--headless",
+            "--duration",
+            "5",
+            "--screenshot",
+            str(shot),
+            "--endpoint",
+            calling_service.endpoint,
+            "--token",
+            token.token,
+            "--group",
+            group,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stderr + result.stdout
+    assert "bot participant" not in log and "calling service at" not in log
+    assert "Someone: 640x360" in log
+    _assert_pattern_on_a_wall(shot)
