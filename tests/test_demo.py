@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -104,3 +107,50 @@ def test_demo_joins_a_call_on_an_existing_service_with_a_token(
     assert "bot participant" not in log and "calling service at" not in log
     assert "Someone: 640x360" in log
     _assert_pattern_on_a_wall(shot)
+
+
+@pytest.mark.timeout(120)
+def test_windowed_demo_opens_a_window_and_esc_quits_cleanly(tmp_path: Path) -> None:
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("needs Xvfb and xdotool (installed by .ci/run)")
+    display = f":{90 + os.getpid() % 9}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+    env = dict(os.environ, DISPLAY=display)
+    try:
+        demo = subprocess.Popen(
+            [sys.executable, "main.py", "--no-bot"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert demo.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        for line in demo.stdout:
+            lines.append(line)
+            if "running until ESC" in line or time.monotonic() > deadline:
+                break
+        assert any("running until ESC" in line for line in lines), "".join(lines[-30:])
+        assert not any("rendering offscreen" in line for line in lines), "a real window"
+        window = ""
+        while not window and time.monotonic() < deadline:
+            found = subprocess.run(
+                ["xdotool", "search", "--name", "engine_plugin demo"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            window = found.stdout.split("\n")[0].strip()
+            time.sleep(0.2)
+        assert window, "the demo's window is on the display"
+        subprocess.run(["xdotool", "key", "--window", window, "Escape"], env=env, check=True)
+        rest, _ = demo.communicate(timeout=30)
+        assert demo.returncode == 0, rest[-3000:]
+        assert "ran " in rest
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        xvfb.terminate()
+        xvfb.wait(10)
