@@ -20,6 +20,7 @@ from .scene_camera import SceneCamera
 from .texture_delivery import RawVideoFrameTexture, TextureDelivery
 from .video_wall import VideoWall
 from .wall_layout import WallLayout
+from .window_share import WindowShare, screen_share_size, window_share_formats
 
 __all__ = [
     "UPDATE_TASK",
@@ -40,6 +41,9 @@ __all__ = [
     "VideoWall",
     "WallLayout",
     "WavFeeder",
+    "WindowShare",
     "default_outgoing_feeder",
+    "screen_share_size",
     "setup",
+    "window_share_formats",
 ]

@@ -30,6 +30,9 @@ How a frame travels:
    builds a ``RawVideoFrameBuffer`` in the stream's current pixel format and
    calls ``stream.send_raw_video_frame``.
 
+Steps 2 and 3 are :mod:`engine_plugin.engine.frame_sender`'s
+``ReadbackHandOff`` and ``FrameSender``, shared with ``WindowShare``.
+
 Pixel formats: ``BGRX`` is Panda3D's own layout (the alpha byte is the
 ignored X byte), so with a ``BGRX`` format the worker only flips the rows.
 Any other format of the stream (``RGBA``, ``RGBX``, ``BGR24``, ``NV12``,
@@ -49,16 +52,10 @@ ready when ``renderFrame`` returns).
 from __future__ import annotations
 
 import logging
-import statistics
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
-import av
-import numpy as np
-import numpy.typing as npt
 from panda3d.core import (
     Camera,
     FrameBufferProperties,
@@ -67,167 +64,21 @@ from panda3d.core import (
     Lens,
     NodePath,
     PerspectiveLens,
-    PTA_uchar,
     Texture,
     WindowProperties,
 )
 
-from ..media.frames import InvalidVideoFrameError, RawVideoFrameBuffer
-from ..media.video_conversion import VideoConverter
-from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat
+from ..media.video_format import VideoStreamFormat
 from ..sdk.enums import VideoStreamState
-from ..sdk.errors import InvalidStateError
 from ..sdk.event_args import VideoStreamFormatChangedEventArgs, VideoStreamStateChangedEventArgs
 from ..sdk.outgoing_video import RawOutgoingVideoStream
 from .components import Component
+from .frame_sender import COST_SAMPLES, CostSamples, FrameSender, ReadbackHandOff
 
 logger = logging.getLogger(__name__)
 
 BUFFER_SORT = -20
 """Sort of the offscreen buffer: rendered before the main window."""
-
-COST_SAMPLES = 120
-"""How many hand-off costs ``main_thread_ms`` is the median of (4 s at 30 fps)."""
-
-WORKER_JOIN_TIMEOUT_S = 5.0
-
-
-@dataclass
-class _Readback:
-    """One rendered frame on its way to the worker: the texture's former RAM image."""
-
-    image: Any
-    """A Panda3D ``CPTA_uchar``: ``tex_height`` rows of ``tex_width`` pixels, bottom first."""
-    tex_width: int
-    tex_height: int
-    components: int
-    """Bytes per pixel: 4 (BGRA) or 3 (BGR)."""
-    width: int
-    height: int
-    timestamp_in_ticks: int
-
-
-class _SendWorker:
-    """The thread that turns readbacks into frames and sends them; a one-frame slot feeds it.
-
-    ``put`` (main thread) never blocks beyond a short lock: a frame still
-    pending when the next arrives is replaced and counted in ``dropped``.
-    Images come back to a small pool once sent, to be given to the texture
-    again, so no 3.7 MB image is allocated per 720p frame.
-    """
-
-    POOL_SIZE = 3
-
-    def __init__(self, stream: RawOutgoingVideoStream, name: str) -> None:
-        self._stream = stream
-        self._cond = threading.Condition()
-        self._pending: _Readback | None = None
-        self._stopping = False
-        self._pool: list[Any] = []
-        self._converter = VideoConverter()
-        self._flip: npt.NDArray[np.uint8] | None = None
-        self.sent = 0
-        self.dropped = 0
-        self.send_failures = 0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    @property
-    def thread(self) -> threading.Thread:
-        """The worker thread."""
-        return self._thread
-
-    def free_image(self, size: int) -> Any:
-        """A RAM image of ``size`` bytes nobody reads (from the pool when one fits)."""
-        with self._cond:
-            while self._pool:
-                candidate = self._pool.pop()
-                if len(candidate) == size:
-                    return candidate
-        return PTA_uchar.emptyArray(size)
-
-    def put(self, item: _Readback) -> None:
-        """Hand ``item`` over (main thread); replaces a pending one."""
-        with self._cond:
-            if self._pending is not None:
-                self.dropped += 1
-                self._recycle_locked(self._pending.image)
-            self._pending = item
-            self._cond.notify()
-
-    def stop(self, timeout: float = WORKER_JOIN_TIMEOUT_S) -> None:
-        """Stop the thread (a frame being sent is finished) and join it."""
-        with self._cond:
-            self._stopping = True
-            self._pending = None
-            self._cond.notify()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.warning("scene camera worker %s did not stop in time", self._thread.name)
-
-    def _recycle_locked(self, image: Any) -> None:
-        if len(self._pool) < self.POOL_SIZE:
-            self._pool.append(image)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._pending is None and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                item = self._pending
-                self._pending = None
-            assert item is not None
-            try:
-                self._send(item)
-            except Exception:
-                self.send_failures += 1
-                logger.exception("scene camera: sending a frame failed")
-            finally:
-                with self._cond:
-                    self._recycle_locked(item.image)
-
-    def _drop(self) -> None:
-        with self._cond:  # ``put`` counts on the main thread
-            self.dropped += 1
-
-    def _send(self, item: _Readback) -> None:
-        stream = self._stream
-        if stream.state is not VideoStreamState.STARTED:
-            self._drop()
-            return
-        frame = self._frame(item, stream.format.pixel_format)
-        try:
-            stream.send_raw_video_frame(frame)
-        except (InvalidStateError, InvalidVideoFrameError) as exc:
-            # The stream stopped, or its format changed past the grace period:
-            # the main thread follows at its next Update.
-            self._drop()
-            logger.debug("scene camera: frame not sent: %s", exc)
-            return
-        self.sent += 1
-
-    def _frame(self, item: _Readback, pixel_format: VideoStreamPixelFormat) -> RawVideoFrameBuffer:
-        """The readback as a top-row-first frame of ``pixel_format``."""
-        w, h, c = item.width, item.height, item.components
-        data = np.frombuffer(memoryview(item.image), dtype=np.uint8)
-        image = data.reshape(item.tex_height, item.tex_width, c)[:h, :w]
-        top_first = image[::-1]  # a view: Panda3D's rows run bottom to top
-        if pixel_format is VideoStreamPixelFormat.BGRX and c == 4:
-            # Panda3D's own layout: only flip, into a reused buffer
-            # (send_raw_video_frame copies it before returning).
-            flip = self._flip
-            if flip is None or flip.shape != (h, w * 4):
-                flip = self._flip = np.empty((h, w * 4), dtype=np.uint8)
-            np.copyto(flip.reshape(h, w, 4), top_first)
-            fmt = VideoStreamFormat(width=w, height=h, pixel_format=pixel_format)
-            return RawVideoFrameBuffer([flip], fmt, item.timestamp_in_ticks)
-        source = av.VideoFrame.from_ndarray(
-            np.ascontiguousarray(top_first), format="bgra" if c == 4 else "bgr24"
-        )
-        return self._converter.from_av_frame(source, pixel_format, item.timestamp_in_ticks)
 
 
 class SceneCamera(Component):
@@ -280,18 +131,14 @@ class SceneCamera(Component):
         self._interval = 1 / 30
         self._format_lock = threading.Lock()
         self._new_format: VideoStreamFormat | None = None
-        self._worker: _SendWorker | None = None
+        self._worker: FrameSender | None = None
+        self._handoff: ReadbackHandOff | None = None
         self._sent_before = 0
         self._dropped_before = 0
         self._buffer_active = False
         self._subscribed = False
-        self._awaiting = False
-        self._handed_size = 0
-        self._seen = self._texture.getImageModified()
         self._next_due = 0.0
-        self._ticks = 0
-        self._warned_layout = False
-        self._costs: deque[float] = deque(maxlen=COST_SAMPLES)
+        self._costs = CostSamples(COST_SAMPLES)
         self.frames_rendered = 0
         """Frames rendered and read back for the stream."""
         self.resizes = 0
@@ -348,15 +195,12 @@ class SceneCamera(Component):
 
         The render itself happens in Panda3D's render task, not here.
         """
-        return statistics.median(self._costs) if self._costs else 0.0
+        return self._costs.median
 
     @property
     def main_thread_p95_ms(self) -> float:
         """The 95th percentile of the same samples, in ms."""
-        if not self._costs:
-            return 0.0
-        ordered = sorted(self._costs)
-        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        return self._costs.p95
 
     @property
     def worker_thread(self) -> threading.Thread | None:
@@ -371,7 +215,8 @@ class SceneCamera(Component):
         scene = self._scene if self._scene is not None else self.plugin.render
         self._camera.reparentTo(parent)
         self._camera_node.setScene(scene)
-        self._worker = _SendWorker(self._stream, f"engine_plugin-scene-camera-{id(self):x}")
+        self._worker = FrameSender(self._stream, f"engine_plugin-scene-camera-{id(self):x}")
+        self._handoff = ReadbackHandOff(self._texture, self._worker, "scene camera")
         self._stream.format_changed += self._on_format_changed
         self._stream.state_changed += self._on_state_changed
         self._subscribed = True
@@ -384,17 +229,14 @@ class SceneCamera(Component):
         if new_format is not None:
             self._apply_format(new_format)
         buffer = self._buffer
-        worker = self._worker
-        if buffer is None or worker is None:
+        handoff = self._handoff
+        if buffer is None or self._worker is None or handoff is None:
             return
         handed = False
-        if self._awaiting:
-            seq = self._texture.getImageModified()
-            if seq != self._seen:
-                self._seen = seq
-                self._awaiting = False
-                self.frames_rendered += 1
-                handed = self._hand_off(worker)
+        collected = handoff.collect(*self._size)
+        if collected is not None:
+            self.frames_rendered += 1
+            handed = collected
         now = time.monotonic()
         due = False
         if self._stream.state is VideoStreamState.STARTED:
@@ -402,15 +244,12 @@ class SceneCamera(Component):
             if now + tolerance >= self._next_due:
                 due = True
                 self._next_due = max(self._next_due + self._interval, now)
-                self._ticks = self._stream.timestamp_in_ticks
-                self._awaiting = True
-                if self._handed_size:
-                    self._swap_image(worker)
+                handoff.expect(self._stream.timestamp_in_ticks)
         if due != self._buffer_active:
             buffer.setActive(due)
             self._buffer_active = due
         if handed or due:
-            self._costs.append((time.perf_counter() - began) * 1000)
+            self._costs.add((time.perf_counter() - began) * 1000)
 
     def on_destroy(self) -> None:
         if self._subscribed:
@@ -424,7 +263,8 @@ class SceneCamera(Component):
         self._remove_buffer()
         if not self._camera.isEmpty():
             self._camera.removeNode()
-        self._awaiting = False
+        if self._handoff is not None:
+            self._handoff.cancel()
 
     # -- SDK thread ---------------------------------------------------------------
 
@@ -438,48 +278,6 @@ class SceneCamera(Component):
         logger.debug("scene camera: stream %s", args.stream.state.name)
 
     # -- main thread internals ------------------------------------------------------
-
-    def _hand_off(self, worker: _SendWorker) -> bool:
-        """Give the texture's RAM image to the worker (the texture keeps showing it)."""
-        texture = self._texture
-        ram = texture.getRamImage()
-        tex_w, tex_h = texture.getXSize(), texture.getYSize()
-        components = texture.getNumComponents()
-        width, height = self._size
-        if (
-            texture.getComponentWidth() != 1
-            or components not in (3, 4)
-            or tex_w < width
-            or tex_h < height
-            or len(ram) != tex_w * tex_h * components
-        ):
-            if not self._warned_layout:
-                self._warned_layout = True
-                logger.warning(
-                    "scene camera: unexpected RAM image (%dx%d, %d components of %d bytes, "
-                    "%d bytes) for a %dx%d buffer; frames are not sent",
-                    tex_w,
-                    tex_h,
-                    components,
-                    texture.getComponentWidth(),
-                    len(ram),
-                    width,
-                    height,
-                )
-            return False
-        worker.put(_Readback(ram, tex_w, tex_h, components, width, height, self._ticks))
-        self._handed_size = len(ram)
-        return True
-
-    def _swap_image(self, worker: _SendWorker) -> None:
-        """Before a render: give the texture a free RAM image to read it back into.
-
-        The image handed to the worker may still be read there; Panda3D would
-        otherwise overwrite it in place.
-        """
-        self._texture.setRamImage(worker.free_image(self._handed_size))
-        self._handed_size = 0
-        self._seen = self._texture.getImageModified()
 
     def _apply_format(self, fmt: VideoStreamFormat) -> None:
         fps = fmt.frames_per_second or 30
@@ -528,13 +326,10 @@ class SceneCamera(Component):
             self._lens.setFov(self._fov)
         self._buffer = buffer
         self._size = (width, height)
-        self._awaiting = False
-        if self._handed_size:
+        if self._handoff is not None:
             # The worker may still read the last image: let the first readback
             # at the new size allocate its own.
-            self._texture.clearRamImage()
-            self._handed_size = 0
-        self._seen = self._texture.getImageModified()
+            self._handoff.reset()
         self._next_due = 0.0
         self.resizes += 1
         logger.info(

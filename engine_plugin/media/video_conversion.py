@@ -21,7 +21,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import numpy.typing as npt
-from av.video.reformatter import VideoReformatter
+from av.video.reformatter import Interpolation, VideoReformatter
 
 from .frames import TICKS_PER_SECOND, RawVideoFrameBuffer, plane_array
 from .video_format import VideoStreamFormat, VideoStreamPixelFormat
@@ -141,7 +141,14 @@ def _from_av_frame(
     target = pixel_format.av_format
     source = av_frame
     if av_frame.format.name != target:
-        source = reformatter.reformat(av_frame, format=target, threads=threads)
+        interpolation = None
+        if av_frame.width % 16 and pixel_format.plane_count == 1:
+            # swscale's fast YUV -> packed RGB path leaves the last columns unwritten
+            # at some widths that are not a multiple of 16 (322, 408, 1352, 1364...).
+            interpolation = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
+        source = reformatter.reformat(
+            av_frame, format=target, threads=threads, interpolation=interpolation
+        )
     owned = source is not av_frame
     width, height = source.width, source.height
     heights = pixel_format.plane_heights(height)

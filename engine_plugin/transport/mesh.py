@@ -181,7 +181,10 @@ class PeerLink:
         self.audio_track.stop()
         for track in self.video_tracks.values():
             track.stop()
-        await self.pc.close()
+        # An offer or answer in flight is gathering candidates (opening sockets):
+        # close once it is done, so that nothing it opens outlives the link.
+        async with self._lock:
+            await self.pc.close()
 
 
 class MeshSession:

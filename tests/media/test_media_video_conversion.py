@@ -292,3 +292,21 @@ def test_av_pixel_format() -> None:
 def test_from_av_frame_type_check() -> None:
     with pytest.raises(TypeError, match="pixel_format must be a VideoStreamPixelFormat"):
         from_av_frame(av.VideoFrame(2, 2, "rgba"), "rgba", 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("width", [322, 408, 1352, 1362, 1364, 1366])
+@pytest.mark.parametrize(
+    "pixel_format",
+    [VideoStreamPixelFormat.RGBA, VideoStreamPixelFormat.BGRX, VideoStreamPixelFormat.BGR24],
+    ids=lambda f: f.name,
+)
+def test_every_column_is_converted_at_awkward_widths(
+    width: int, pixel_format: VideoStreamPixelFormat
+) -> None:
+    # swscale's fast path left the last 2-8 columns black at such widths.
+    grey = np.full((64, width, 4), 200, np.uint8)
+    frame = av.VideoFrame.from_ndarray(grey, format="rgba").reformat(format="yuv420p")
+    out = from_av_frame(frame, pixel_format, 0)
+    bpp = 3 if pixel_format is VideoStreamPixelFormat.BGR24 else 4
+    plane = np.asarray(out.buffers[0])[:, : width * bpp].reshape(64, width, bpp)
+    assert np.abs(plane[..., :3].astype(int) - 200).max() <= 10
