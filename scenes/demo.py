@@ -41,7 +41,7 @@ from engine_plugin import (
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.engine import (
-    MixedAudioPlayer,
+    PositionalVoices,
     SceneCamera,
     WallLayout,
     default_outgoing_feeder,
@@ -190,7 +190,8 @@ def _run_scene(
     )
     camera_stream = VirtualOutgoingVideoStream(RawOutgoingVideoStreamOptions(formats=[fmt]))
     voice_out = RawOutgoingAudioStream(RawOutgoingAudioStreamOptions())
-    voices_in = RawIncomingAudioStream(RawIncomingAudioStreamOptions())
+    # Each participant's voice comes from their wall (unmixed audio, positional).
+    voices_in = RawIncomingAudioStream(RawIncomingAudioStreamOptions(receive_unmixed_audio=True))
     options = JoinCallOptions(
         outgoing_video_options=OutgoingVideoOptions(streams=[camera_stream]),
         incoming_video_options=IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.BGRX),
@@ -199,12 +200,12 @@ def _run_scene(
     )
     call = agent.join(GroupCallLocator(group), options).result(10)
     log.info("joined group %s; sending the scene camera at %s", group, resolution.name)
-    plugin.add(MixedAudioPlayer(voices_in))
     feeder = default_outgoing_feeder(voice_out, tone_frequency=330.0).start()
 
     layout = plugin.add(
         WallLayout(call, parent=room, center=(0, ROOM_DEPTH - 0.05, 3.3), wall_height=2.4)
     )
+    plugin.add(PositionalVoices(voices_in, layout.node_of))
     scene_camera = plugin.add(SceneCamera(camera_stream, parent=base.render, fov=70))
     plugin.add(
         Orbit(scene_camera.camera, target=(0, ROOM_DEPTH / 2 + 1, 1.0), radius=4.0, height=2.2)

@@ -81,6 +81,11 @@ class WallLayout(Component):
             result.extend(entry.screens.values())
         return result
 
+    def node_of(self, participant_id: str) -> NodePath | None:
+        """The node of a participant's (camera) wall, e.g. to place their voice there."""
+        entry = self._people.get(participant_id)
+        return None if entry is None else entry.camera.root
+
     def walls_of(self, participant: RemoteParticipant) -> list[VideoWall]:
         """The walls of one participant (camera first)."""
         entry = self._people.get(participant.participant_id)

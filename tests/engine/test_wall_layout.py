@@ -79,6 +79,17 @@ def test_walls_follow_participants_and_screen_shares(base, make_agent) -> None: 
         _run_until(base, lambda: len(layout.walls) == 3, 15, "three walls")
         _run_until(base, lambda: all(w.showing_video for w in layout.walls), 15, "video on all")
         labels = [w.label_text for w in layout.walls]
+        # A participant's voice can be placed at their wall.
+        alice_id = next(
+            p.participant_id for p in viewer_call.remote_participants if p.display_name == "Alice"
+        )
+        assert (
+            layout.node_of(alice_id)
+            == layout.walls_of(
+                next(p for p in viewer_call.remote_participants if p.display_name == "Alice")
+            )[0].root
+        )
+        assert layout.node_of("nobody") is None
         assert sorted(labels) == ["Alice", "Alice (screen)", "Bob"]
         # In a row, left to right, evenly spaced, under the layout's root.
         xs = [w.root.getX() for w in layout.walls]
