@@ -31,7 +31,9 @@ How a frame travels:
    calls ``stream.send_raw_video_frame``.
 
 Steps 2 and 3 are :mod:`engine_plugin.engine.frame_sender`'s
-``ReadbackHandOff`` and ``FrameSender``, shared with ``WindowShare``.
+``ReadbackHandOff`` and ``FrameSender``, shared with ``WindowShare``, as are
+the format handling, frame schedule and counters
+(:class:`~engine_plugin.engine.readback_source.ReadbackSource`).
 
 Pixel formats: ``BGRX`` is Panda3D's own layout (the alpha byte is the
 ignored X byte), so with a ``BGRX`` format the worker only flips the rows.
@@ -52,7 +54,6 @@ ready when ``renderFrame`` returns).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -70,10 +71,9 @@ from panda3d.core import (
 
 from ..media.video_format import VideoStreamFormat
 from ..sdk.enums import VideoStreamState
-from ..sdk.event_args import VideoStreamFormatChangedEventArgs, VideoStreamStateChangedEventArgs
 from ..sdk.outgoing_video import RawOutgoingVideoStream
-from .components import Component
-from .frame_sender import COST_SAMPLES, CostSamples, FrameSender, ReadbackHandOff
+from .frame_sender import ReadbackHandOff
+from .readback_source import ReadbackSource
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ BUFFER_SORT = -20
 """Sort of the offscreen buffer: rendered before the main window."""
 
 
-class SceneCamera(Component):
+class SceneCamera(ReadbackSource):
     """A camera in the scene whose view is sent as ``stream``'s video.
 
     Args:
@@ -102,6 +102,8 @@ class SceneCamera(Component):
     :attr:`main_thread_ms`.
     """
 
+    _logger = logger
+
     def __init__(
         self,
         stream: RawOutgoingVideoStream,
@@ -114,7 +116,7 @@ class SceneCamera(Component):
         scene: NodePath | None = None,
         background: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),
     ) -> None:
-        self._stream = stream
+        super().__init__(stream, "scene camera")
         self._parent = parent
         self._scene = scene
         self._fov = fov
@@ -128,17 +130,7 @@ class SceneCamera(Component):
         self._texture = Texture(f"scene-camera-{id(self):x}")
         self._buffer: GraphicsOutput | None = None
         self._size = (0, 0)
-        self._interval = 1 / 30
-        self._format_lock = threading.Lock()
-        self._new_format: VideoStreamFormat | None = None
-        self._worker: FrameSender | None = None
-        self._handoff: ReadbackHandOff | None = None
-        self._sent_before = 0
-        self._dropped_before = 0
         self._buffer_active = False
-        self._subscribed = False
-        self._next_due = 0.0
-        self._costs = CostSamples(COST_SAMPLES)
         self.frames_rendered = 0
         """Frames rendered and read back for the stream."""
         self.resizes = 0
@@ -176,37 +168,6 @@ class SceneCamera(Component):
         """The buffer's width and height (the stream format's size)."""
         return self._size
 
-    @property
-    def frames_sent(self) -> int:
-        """Frames the worker handed to ``send_raw_video_frame``."""
-        return self._worker.sent if self._worker is not None else self._sent_before
-
-    @property
-    def frames_dropped(self) -> int:
-        """Frames rendered but not sent: replaced while pending, or refused by the stream."""
-        return self._worker.dropped if self._worker is not None else self._dropped_before
-
-    @property
-    def main_thread_ms(self) -> float:
-        """Median main-thread cost of the Updates that did work (last 120), in ms.
-
-        Those are the Updates that handed a rendered frame over or set a
-        render up (both, when the game runs at the stream's frame rate).
-
-        The render itself happens in Panda3D's render task, not here.
-        """
-        return self._costs.median
-
-    @property
-    def main_thread_p95_ms(self) -> float:
-        """The 95th percentile of the same samples, in ms."""
-        return self._costs.p95
-
-    @property
-    def worker_thread(self) -> threading.Thread | None:
-        """The sending thread (``None`` before ``start()`` and after destroy)."""
-        return self._worker.thread if self._worker is not None else None
-
     # -- Component ----------------------------------------------------------------
 
     def start(self) -> None:
@@ -215,73 +176,34 @@ class SceneCamera(Component):
         scene = self._scene if self._scene is not None else self.plugin.render
         self._camera.reparentTo(parent)
         self._camera_node.setScene(scene)
-        self._worker = FrameSender(self._stream, f"engine_plugin-scene-camera-{id(self):x}")
-        self._handoff = ReadbackHandOff(self._texture, self._worker, "scene camera")
-        self._stream.format_changed += self._on_format_changed
-        self._stream.state_changed += self._on_state_changed
-        self._subscribed = True
-        self._apply_format(self._stream.format)
+        self._start_sending(self._texture)
 
-    def update(self, dt: float) -> None:
-        began = time.perf_counter()
-        with self._format_lock:
-            new_format, self._new_format = self._new_format, None
-        if new_format is not None:
-            self._apply_format(new_format)
+    def on_destroy(self) -> None:
+        super().on_destroy()
+        self._remove_buffer()
+        if not self._camera.isEmpty():
+            self._camera.removeNode()
+
+    # -- main thread internals ------------------------------------------------------
+
+    def _update_readback(self, dt: float, handoff: ReadbackHandOff) -> bool:
         buffer = self._buffer
-        handoff = self._handoff
-        if buffer is None or self._worker is None or handoff is None:
-            return
+        if buffer is None:
+            return False
         handed = False
         collected = handoff.collect(*self._size)
         if collected is not None:
             self.frames_rendered += 1
             handed = collected
-        now = time.monotonic()
-        due = False
-        if self._stream.state is VideoStreamState.STARTED:
-            tolerance = min(dt, self._interval) / 2
-            if now + tolerance >= self._next_due:
-                due = True
-                self._next_due = max(self._next_due + self._interval, now)
-                handoff.expect(self._stream.timestamp_in_ticks)
+        due = self._stream.state is VideoStreamState.STARTED and self._frame_due(dt, handoff)
         if due != self._buffer_active:
             buffer.setActive(due)
             self._buffer_active = due
-        if handed or due:
-            self._costs.add((time.perf_counter() - began) * 1000)
-
-    def on_destroy(self) -> None:
-        if self._subscribed:
-            self._stream.format_changed -= self._on_format_changed
-            self._stream.state_changed -= self._on_state_changed
-            self._subscribed = False
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.stop()
-            self._sent_before, self._dropped_before = worker.sent, worker.dropped
-        self._remove_buffer()
-        if not self._camera.isEmpty():
-            self._camera.removeNode()
-        if self._handoff is not None:
-            self._handoff.cancel()
-
-    # -- SDK thread ---------------------------------------------------------------
-
-    def _on_format_changed(self, args: VideoStreamFormatChangedEventArgs) -> None:
-        # SDK loop thread: record only; the main thread resizes at its next Update.
-        with self._format_lock:
-            self._new_format = args.format
-
-    def _on_state_changed(self, args: VideoStreamStateChangedEventArgs) -> None:
-        # SDK loop thread: the main thread reads ``stream.state`` each Update.
-        logger.debug("scene camera: stream %s", args.stream.state.name)
-
-    # -- main thread internals ------------------------------------------------------
+        return handed or due
 
     def _apply_format(self, fmt: VideoStreamFormat) -> None:
-        fps = fmt.frames_per_second or 30
-        self._interval = 1 / fps
+        # A new size makes a new buffer (the worker sends at the read-back's size).
+        super()._apply_format(fmt)
         size = (fmt.width, fmt.height)
         if size != self._size or self._buffer is None:
             self._make_buffer(*size)

@@ -49,8 +49,6 @@ default single-threaded render pipeline.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from panda3d.core import GraphicsOutput, Texture
@@ -63,10 +61,9 @@ from ..media.video_format import (
     VideoStreamPixelFormat,
 )
 from ..sdk.enums import VideoStreamState
-from ..sdk.event_args import VideoStreamFormatChangedEventArgs, VideoStreamStateChangedEventArgs
 from ..sdk.outgoing_video import RawOutgoingVideoStream
-from .components import Component
-from .frame_sender import COST_SAMPLES, CostSamples, FrameSender, ReadbackHandOff
+from .frame_sender import ReadbackHandOff
+from .readback_source import ReadbackSource
 
 __all__ = ["WindowShare", "screen_share_size", "window_share_formats"]
 
@@ -130,7 +127,7 @@ def window_share_formats(
     ]
 
 
-class WindowShare(Component):
+class WindowShare(ReadbackSource):
     """Sends what a window shows (default: the game's main window) as ``stream``'s video.
 
     Args:
@@ -147,6 +144,8 @@ class WindowShare(Component):
     :attr:`resizes`.
     """
 
+    _logger = logger
+
     def __init__(
         self,
         stream: RawOutgoingVideoStream,
@@ -154,22 +153,12 @@ class WindowShare(Component):
         window: GraphicsOutput | None = None,
         keep_aspect: bool = True,
     ) -> None:
-        self._stream = stream
+        super().__init__(stream, "window share")
         self._window: GraphicsOutput | None = window
         self._keep_aspect = keep_aspect
         self._texture = Texture(f"window-share-{id(self):x}")
         self._attached = False
         self._window_size = (0, 0)
-        self._interval = 1 / 30
-        self._format_lock = threading.Lock()
-        self._new_format: VideoStreamFormat | None = None
-        self._worker: FrameSender | None = None
-        self._handoff: ReadbackHandOff | None = None
-        self._sent_before = 0
-        self._dropped_before = 0
-        self._subscribed = False
-        self._next_due = 0.0
-        self._costs = CostSamples(COST_SAMPLES)
         self.frames_read_back = 0
         """Window images read back for the stream."""
         self.resizes = 0
@@ -197,36 +186,6 @@ class WindowShare(Component):
         """The window's size in pixels when last seen by an Update."""
         return self._window_size
 
-    @property
-    def frames_sent(self) -> int:
-        """Frames the worker handed to ``send_raw_video_frame``."""
-        return self._worker.sent if self._worker is not None else self._sent_before
-
-    @property
-    def frames_dropped(self) -> int:
-        """Frames read back but not sent: replaced while pending, or refused by the stream."""
-        return self._worker.dropped if self._worker is not None else self._dropped_before
-
-    @property
-    def main_thread_ms(self) -> float:
-        """Median main-thread cost of the Updates that did work (last 120), in ms.
-
-        Those are the Updates that handed a read-back over or triggered one
-        (both, when the game runs at the stream's frame rate). The read-back
-        itself happens in Panda3D's render of the window, not here.
-        """
-        return self._costs.median
-
-    @property
-    def main_thread_p95_ms(self) -> float:
-        """The 95th percentile of the same samples, in ms."""
-        return self._costs.p95
-
-    @property
-    def worker_thread(self) -> threading.Thread | None:
-        """The sending thread (``None`` before ``start()`` and after destroy)."""
-        return self._worker.thread if self._worker is not None else None
-
     # -- Component ----------------------------------------------------------------
 
     def start(self) -> None:
@@ -235,30 +194,21 @@ class WindowShare(Component):
             self._window = getattr(self.plugin.base, "win", None)
             if self._window is None:
                 raise RuntimeError("WindowShare needs a window: the ShowBase has no base.win")
-        self._worker = FrameSender(
-            self._stream,
-            f"engine_plugin-window-share-{id(self):x}",
-            label="window share",
-            scale_to_format=True,
-            keep_aspect=self._keep_aspect,
-        )
-        self._handoff = ReadbackHandOff(self._texture, self._worker, "window share")
-        self._stream.format_changed += self._on_format_changed
-        self._stream.state_changed += self._on_state_changed
-        self._subscribed = True
-        self._apply_format(self._stream.format)
+        self._start_sending(self._texture, scale_to_format=True, keep_aspect=self._keep_aspect)
         self._attach(self._window)
 
-    def update(self, dt: float) -> None:
-        began = time.perf_counter()
-        with self._format_lock:
-            new_format, self._new_format = self._new_format, None
-        if new_format is not None:
-            self._apply_format(new_format)
+    def on_destroy(self) -> None:
+        super().on_destroy()
+        if self._window is not None:
+            self._detach(self._window)
+        self._texture.clearRamImage()
+
+    # -- main thread internals ------------------------------------------------------
+
+    def _update_readback(self, dt: float, handoff: ReadbackHandOff) -> bool:
         window = self._window
-        handoff = self._handoff
-        if window is None or handoff is None or self._worker is None:
-            return
+        if window is None:
+            return False
         size = (window.getFbXSize(), window.getFbYSize())
         if size != self._window_size:
             self._attach(window)
@@ -267,49 +217,18 @@ class WindowShare(Component):
         if collected is not None:
             self.frames_read_back += 1
             handed = collected
-        due = False
-        if self._stream.state is VideoStreamState.STARTED and window.isValid():
-            now = time.monotonic()
-            tolerance = min(dt, self._interval) / 2
-            if now + tolerance >= self._next_due:
-                due = True
-                self._next_due = max(self._next_due + self._interval, now)
-                handoff.expect(self._stream.timestamp_in_ticks)
-                window.triggerCopy()
-        if handed or due:
-            self._costs.add((time.perf_counter() - began) * 1000)
-
-    def on_destroy(self) -> None:
-        if self._subscribed:
-            self._stream.format_changed -= self._on_format_changed
-            self._stream.state_changed -= self._on_state_changed
-            self._subscribed = False
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.stop()
-            self._sent_before, self._dropped_before = worker.sent, worker.dropped
-        if self._window is not None:
-            self._detach(self._window)
-        if self._handoff is not None:
-            self._handoff.cancel()
-        self._texture.clearRamImage()
-
-    # -- SDK thread ---------------------------------------------------------------
-
-    def _on_format_changed(self, args: VideoStreamFormatChangedEventArgs) -> None:
-        # SDK loop thread: record only; the main thread follows at its next Update.
-        with self._format_lock:
-            self._new_format = args.format
-
-    def _on_state_changed(self, args: VideoStreamStateChangedEventArgs) -> None:
-        # SDK loop thread: the main thread reads ``stream.state`` each Update.
-        logger.debug("window share: stream %s", args.stream.state.name)
-
-    # -- main thread internals ------------------------------------------------------
+        due = (
+            self._stream.state is VideoStreamState.STARTED
+            and window.isValid()
+            and self._frame_due(dt, handoff)
+        )
+        if due:
+            window.triggerCopy()
+        return handed or due
 
     def _apply_format(self, fmt: VideoStreamFormat) -> None:
         # The size is the worker's business (it scales to the current format).
-        self._interval = 1 / (fmt.frames_per_second or 30)
+        super()._apply_format(fmt)
         self._next_due = 0.0
         logger.debug(
             "window share: sending %dx%d %s at %s fps",
