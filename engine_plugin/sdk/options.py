@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..media.video_format import VideoStreamPixelFormat
-from ..transport.ice import LOOPBACK
+from ..transport import ice
 from .enums import RawVideoFrameKind, VideoStreamKind
 
 if TYPE_CHECKING:
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     )
     from ..media.video_format import VideoStreamFormat
 
-LOOPBACK_ONLY: tuple[str, ...] = LOOPBACK
+LOOPBACK_ONLY: tuple[str, ...] = ice.LOOPBACK
 """ICE host candidates on loopback only: the default (one machine, tests, the local service)."""
 
-ALL_INTERFACES = None
+ALL_INTERFACES = ice.ALL_INTERFACES
 """ICE host candidates on every interface (a real LAN)."""
 
 
