@@ -29,9 +29,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Any]:
-    """A headless Chromium browser (session-wide); skipped without Chromium or Playwright."""
+    """A headless Chromium browser; skipped without Chromium or Playwright.
+
+    Function-scoped on purpose: Playwright's sync API keeps an asyncio loop
+    running on this thread while it is open, which would break every
+    asyncio test that runs after it.
+    """
     if shutil.which(CHROMIUM) is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     playwright_api = pytest.importorskip("playwright.sync_api")
