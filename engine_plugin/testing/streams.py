@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 
 from ..sdk.call import Call
 from ..sdk.enums import VideoStreamState
@@ -14,11 +15,17 @@ class IncomingStreams:
     """Every remote video stream of ``call`` once it is AVAILABLE, in a thread-safe queue.
 
     It covers both the streams a participant already has when they are added
-    and those they start later. ``next(timeout)`` takes the next one.
+    and those they start later. ``next(timeout)`` takes the next one; with
+    ``on_available``, each stream is handed to it instead (on the SDK's thread).
     """
 
-    def __init__(self, call: Call) -> None:
+    def __init__(
+        self,
+        call: Call,
+        on_available: Callable[[RawIncomingVideoStream], object] | None = None,
+    ) -> None:
         self._queue: queue.Queue[RawIncomingVideoStream] = queue.Queue()
+        self._on_available = on_available
         self._seen: set[int] = set()
         call.remote_participants_updated += self._on_participants
         for participant in call.remote_participants:
@@ -39,7 +46,10 @@ class IncomingStreams:
     def _offer(self, stream: RawIncomingVideoStream) -> None:
         if stream.state is VideoStreamState.AVAILABLE and stream.id not in self._seen:
             self._seen.add(stream.id)
-            self._queue.put(stream)
+            if self._on_available is not None:
+                self._on_available(stream)
+            else:
+                self._queue.put(stream)
 
     def next(self, timeout: float = 10.0) -> RawIncomingVideoStream:
         """The next stream that became available; ``TimeoutError`` after ``timeout`` s."""

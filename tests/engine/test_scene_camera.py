@@ -26,7 +26,6 @@ from engine_plugin import (
     IncomingVideoOptions,
     JoinCallOptions,
     OutgoingVideoOptions,
-    ParticipantsUpdatedEventArgs,
     RawIncomingVideoStream,
     RawOutgoingVideoStreamOptions,
     RawVideoFrameReceivedEventArgs,
@@ -34,12 +33,12 @@ from engine_plugin import (
     VideoStreamPixelFormat,
     VideoStreamResolution,
     VideoStreamState,
-    VideoStreamStateChangedEventArgs,
     VirtualOutgoingVideoStream,
 )
 from engine_plugin.engine import UPDATE_TASK, setup
 from engine_plugin.engine.scene_camera import SceneCamera
 from engine_plugin.sdk.format_selection import DOWN_AFTER
+from engine_plugin.testing import IncomingStreams
 
 PRC = """
 window-type offscreen
@@ -152,17 +151,7 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def watch(self, call: Any) -> None:
-        def on_stream(args: VideoStreamStateChangedEventArgs) -> None:
-            self.attach(args.stream)
-
-        def on_participants(args: ParticipantsUpdatedEventArgs) -> None:
-            for participant in args.added_participants:
-                participant.video_stream_state_changed += on_stream
-                for stream in participant.incoming_video_streams:
-                    self.attach(stream)
-
-        call.remote_participants_updated += on_participants
-        on_participants(ParticipantsUpdatedEventArgs(list(call.remote_participants), []))
+        IncomingStreams(call, on_available=self.attach)
 
     def attach(self, stream: RawIncomingVideoStream) -> None:
         if stream.state is VideoStreamState.AVAILABLE:

@@ -27,7 +27,6 @@ from engine_plugin import (
     JoinCallOptions,
     MediaStreamType,
     OutgoingVideoOptions,
-    ParticipantsUpdatedEventArgs,
     RawIncomingVideoStream,
     RawOutgoingVideoStreamOptions,
     RawVideoFrameReceivedEventArgs,
@@ -35,7 +34,6 @@ from engine_plugin import (
     VideoStreamFormat,
     VideoStreamPixelFormat,
     VideoStreamState,
-    VideoStreamStateChangedEventArgs,
 )
 from engine_plugin.engine import UPDATE_TASK, setup
 from engine_plugin.engine.frame_sender import FrameSender, Readback
@@ -46,6 +44,7 @@ from engine_plugin.engine.window_share import (
 )
 from engine_plugin.media.video_conversion import to_av_frame
 from engine_plugin.sdk.format_selection import DOWN_AFTER
+from engine_plugin.testing import IncomingStreams
 
 PRC = """
 window-type offscreen
@@ -175,17 +174,7 @@ class Receiver:
     bars: int = 0
 
     def watch(self, call: Any) -> None:
-        def on_stream(args: VideoStreamStateChangedEventArgs) -> None:
-            self.attach(args.stream)
-
-        def on_participants(args: ParticipantsUpdatedEventArgs) -> None:
-            for participant in args.added_participants:
-                participant.video_stream_state_changed += on_stream
-                for stream in participant.incoming_video_streams:
-                    self.attach(stream)
-
-        call.remote_participants_updated += on_participants
-        on_participants(ParticipantsUpdatedEventArgs(list(call.remote_participants), []))
+        IncomingStreams(call, on_available=self.attach)
 
     def attach(self, stream: RawIncomingVideoStream) -> None:
         if stream.state is VideoStreamState.AVAILABLE:
