@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +21,6 @@ import pytest
 
 from engine_plugin import (
     CallAgent,
-    GroupCallLocator,
-    IncomingVideoOptions,
-    JoinCallOptions,
-    OutgoingVideoOptions,
     RawIncomingVideoStream,
     RawOutgoingVideoStreamOptions,
     RawVideoFrameReceivedEventArgs,
@@ -40,6 +35,8 @@ from engine_plugin.engine.scene_camera import SceneCamera
 from engine_plugin.sdk.format_selection import DOWN_AFTER
 from engine_plugin.testing import IncomingStreams
 
+from .engine_helpers import STEP_HZ, close, join_pair, run
+
 PRC = """
 window-type offscreen
 audio-library-name null
@@ -52,7 +49,6 @@ notify-level-device fatal
 """
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
-STEP_HZ = 60
 
 
 @pytest.fixture
@@ -124,15 +120,11 @@ def _texture_means(texture: Any) -> dict[str, tuple[int, int, int]]:
     return _region_means(bgra[::-1, :, [2, 1, 0, 3]])
 
 
-def _close(actual: tuple[int, int, int], expected: tuple[int, int, int]) -> bool:
-    return all(abs(a - e) <= 60 for a, e in zip(actual, expected, strict=True))
-
-
 def _scene_seen(means: dict[str, tuple[int, int, int]]) -> bool:
     return (
-        _close(means["top-left"], RED)
-        and _close(means["top-right"], GREEN)
-        and _close(means["bottom"], BLUE)
+        close(means["top-left"], RED)
+        and close(means["top-right"], GREEN)
+        and close(means["bottom"], BLUE)
     )
 
 
@@ -170,46 +162,6 @@ class Receiver:
             return sum(1 for r in self.frames if predicate(r))
 
 
-def _run(
-    base: Any,
-    predicate: Callable[[], object],
-    timeout: float,
-    what: str,
-    receiver: Receiver | None = None,
-) -> None:
-    """Step Panda3D at about 60 Hz from this thread until ``predicate()``; fail on timeout."""
-    deadline = time.monotonic() + timeout
-    period = 1 / STEP_HZ
-    next_step = time.monotonic()
-    while not predicate():
-        if time.monotonic() > deadline:
-            seen = ""
-            if receiver is not None:
-                with receiver.lock:
-                    last = receiver.frames[-1] if receiver.frames else None
-                count = receiver.count()
-                seen = f"; {count} frames received, the last: {last}"
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
-        base.taskMgr.step()
-        next_step = max(next_step + period, time.monotonic() - period)
-        time.sleep(max(0.0, next_step - time.monotonic()))
-
-
-def _join_pair(
-    make_agent: Callable[[str], CallAgent], stream: Any, receiver: Receiver
-) -> tuple[CallAgent, Any]:
-    group = GroupCallLocator(str(uuid.uuid4()))
-    viewer = make_agent("Viewer")
-    rgba_in = IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)
-    viewer_call = viewer.join(group, JoinCallOptions(incoming_video_options=rgba_in)).result(10)
-    receiver.watch(viewer_call)
-    sender = make_agent("Camera")
-    sender_call = sender.join(
-        group, JoinCallOptions(outgoing_video_options=OutgoingVideoOptions(streams=[stream]))
-    ).result(10)
-    return sender, sender_call
-
-
 def _leftovers(base: Any) -> tuple[int, int, list[str]]:
     tasks = sorted(t.name for t in base.taskMgr.getAllTasks())
     return base.graphicsEngine.getNumWindows(), base.render.getNumChildren(), tasks
@@ -237,8 +189,8 @@ def test_the_scene_cameras_view_reaches_a_remote_agent(
     assert camera.frames_rendered == 0
 
     receiver = Receiver()
-    _join_pair(make_agent, stream, receiver)
-    _run(
+    join_pair(make_agent, stream, receiver, "Camera")
+    run(
         base,
         lambda: receiver.count(lambda r: _scene_seen(r.means)) >= 30,
         30,
@@ -251,7 +203,7 @@ def test_the_scene_cameras_view_reaches_a_remote_agent(
 
     # Rendering follows the format's 30 fps, not the 60 Hz of the loop.
     rendered, started = camera.frames_rendered, time.monotonic()
-    _run(base, lambda: time.monotonic() - started >= 1.0, 5, "one second")
+    run(base, lambda: time.monotonic() - started >= 1.0, 5, "one second")
     rate = (camera.frames_rendered - rendered) / (time.monotonic() - started)
     assert 10 <= rate <= 33, f"{rate:.1f} frames rendered per second"
     assert camera.frames_sent > 0
@@ -262,10 +214,10 @@ def test_the_scene_cameras_view_reaches_a_remote_agent(
     # (the game may put it on an in-scene monitor): never an older image.
     white = (255, 255, 255)
     scene.find("**/red").setColor(1, 1, 1, 1)
-    _run(base, lambda: _close(_texture_means(camera.texture)["top-left"], white), 2, "white")
+    run(base, lambda: close(_texture_means(camera.texture)["top-left"], white), 2, "white")
     for _ in range(12):  # 0.2 s: rendered frames and frames in between
         base.taskMgr.step()
-        assert _close(_texture_means(camera.texture)["top-left"], white)
+        assert close(_texture_means(camera.texture)["top-left"], white)
         time.sleep(1 / STEP_HZ)
 
     # Destroy: no task, node, buffer, thread or handler left.
@@ -324,7 +276,7 @@ def test_the_buffer_follows_format_changes(
     stream._on_bandwidth = lambda _bps: False
     camera = plugin.add(SceneCamera(stream))
     receiver = Receiver()
-    sender, _call = _join_pair(make_agent, stream, receiver)
+    sender, _call = join_pair(make_agent, stream, receiver, "Camera")
 
     def seen_at(width: int, height: int, since: int = 0) -> Callable[[], bool]:
         def seen() -> bool:
@@ -341,16 +293,16 @@ def test_the_buffer_follows_format_changes(
         for _ in range(times):
             choose_format(bps)
 
-    _run(base, seen_at(640, 360), 30, "the scene at 640x360", receiver)
+    run(base, seen_at(640, 360), 30, "the scene at 640x360", receiver)
     assert camera.size == (640, 360) and camera.resizes == 1
 
     sender._loop.call_soon(estimate, 1_000, DOWN_AFTER)
-    _run(base, seen_at(320, 180), 20, "the scene at 320x180", receiver)
+    run(base, seen_at(320, 180), 20, "the scene at 320x180", receiver)
     assert camera.size == (320, 180) and camera.resizes == 2
     assert stream.format.frames_per_second == 15
 
     sender._loop.call_soon(estimate, 100_000_000, 1)
-    _run(
+    run(
         base,
         seen_at(640, 360, since=len(receiver.frames)),
         20,

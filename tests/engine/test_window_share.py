@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +21,7 @@ import pytest
 
 from engine_plugin import (
     CallAgent,
-    GroupCallLocator,
-    IncomingVideoOptions,
-    JoinCallOptions,
     MediaStreamType,
-    OutgoingVideoOptions,
     RawIncomingVideoStream,
     RawOutgoingVideoStreamOptions,
     RawVideoFrameReceivedEventArgs,
@@ -46,6 +41,8 @@ from engine_plugin.media.video_conversion import to_av_frame
 from engine_plugin.sdk.format_selection import DOWN_AFTER
 from engine_plugin.testing import IncomingStreams
 
+from .engine_helpers import close, join_pair, run
+
 PRC = """
 window-type offscreen
 audio-library-name null
@@ -61,7 +58,6 @@ notify-level-display error
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 BLACK = (0, 0, 0)
 QUADRANTS = {"top-left": RED, "top-right": GREEN, "bottom-left": BLUE, "bottom-right": WHITE}
-STEP_HZ = 60
 
 
 @pytest.fixture
@@ -142,12 +138,8 @@ def _means(rgb: np.ndarray) -> dict[str, tuple[int, int, int]]:
     }
 
 
-def _close(actual: tuple[int, int, int], expected: tuple[int, int, int]) -> bool:
-    return all(abs(a - e) <= 60 for a, e in zip(actual, expected, strict=True))
-
-
 def _shows(means: dict[str, tuple[int, int, int]], expected: dict[str, Any] = QUADRANTS) -> bool:
-    return all(_close(means[name], colour) for name, colour in expected.items())
+    return all(close(means[name], colour) for name, colour in expected.items())
 
 
 @dataclass
@@ -210,45 +202,6 @@ class Receiver:
     def __len__(self) -> int:
         with self.lock:
             return len(self.frames)
-
-
-def _run(
-    base: Any,
-    predicate: Callable[[], object],
-    timeout: float,
-    what: str,
-    receiver: Receiver | None = None,
-) -> None:
-    """Step Panda3D at about 60 Hz from this thread until ``predicate()``; fail on timeout."""
-    deadline = time.monotonic() + timeout
-    period = 1 / STEP_HZ
-    next_step = time.monotonic()
-    while not predicate():
-        if time.monotonic() > deadline:
-            seen = ""
-            if receiver is not None:
-                with receiver.lock:
-                    last = receiver.frames[-1] if receiver.frames else None
-                seen = f"; {len(receiver)} frames received, the last: {last}"
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}{seen}")
-        base.taskMgr.step()
-        next_step = max(next_step + period, time.monotonic() - period)
-        time.sleep(max(0.0, next_step - time.monotonic()))
-
-
-def _join_pair(
-    make_agent: Callable[[str], CallAgent], stream: Any, receiver: Receiver
-) -> tuple[CallAgent, Any]:
-    group = GroupCallLocator(str(uuid.uuid4()))
-    viewer = make_agent("Viewer")
-    rgba_in = IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)
-    viewer_call = viewer.join(group, JoinCallOptions(incoming_video_options=rgba_in)).result(10)
-    receiver.watch(viewer_call)
-    sender = make_agent("Game")
-    sender_call = sender.join(
-        group, JoinCallOptions(outgoing_video_options=OutgoingVideoOptions(streams=[stream]))
-    ).result(10)
-    return sender, sender_call
 
 
 def _fixed_format(stream: Any) -> Callable[[int], bool]:
@@ -435,19 +388,19 @@ def test_the_window_reaches_a_remote_agent_as_a_screen_share(
     assert share.frames_read_back == 0, "nothing is read back while the stream is not STARTED"
 
     receiver = Receiver()
-    _join_pair(make_agent, stream, receiver)
+    join_pair(make_agent, stream, receiver, "Game")
 
     def shown(r: Received) -> bool:
         return (r.width, r.height) == (640, 360) and _shows(r.means)
 
-    _run(base, lambda: receiver.count(shown) >= 20, 30, "20 frames of the window", receiver)
+    run(base, lambda: receiver.count(shown) >= 20, 30, "20 frames of the window", receiver)
     last = receiver.frames[-1]
     assert last.stream_type is MediaStreamType.SCREEN_SHARING
     assert (last.width, last.height) == (640, 360)
 
     # Read-back follows the format's 30 fps, not the 60 Hz of the loop.
     read, started = share.frames_read_back, time.monotonic()
-    _run(base, lambda: time.monotonic() - started >= 1.0, 5, "one second")
+    run(base, lambda: time.monotonic() - started >= 1.0, 5, "one second")
     rate = (share.frames_read_back - read) / (time.monotonic() - started)
     assert 10 <= rate <= 33, f"{rate:.1f} frames read back per second"
     assert share.frames_sent > 0
@@ -459,7 +412,7 @@ def test_the_window_reaches_a_remote_agent_as_a_screen_share(
     cards.find("top-left").setColor(1, 1, 0, 1)
     since = len(receiver)
     yellow = {**QUADRANTS, "top-left": (255, 255, 0)}
-    _run(
+    run(
         base,
         lambda: receiver.count(lambda r: _shows(r.means, yellow), since) >= 5,
         10,
@@ -493,12 +446,12 @@ def test_the_share_follows_format_changes_and_window_resizes(
     choose_format = _fixed_format(stream)
     share = plugin.add(WindowShare(stream))
     receiver = Receiver()
-    sender, _call = _join_pair(make_agent, stream, receiver)
+    sender, _call = join_pair(make_agent, stream, receiver, "Game")
 
     def seen_at(width: int, height: int, since: int) -> Callable[[], bool]:
         def seen() -> bool:
             def ok(r: Received) -> bool:
-                bars_black = r.bars is None or all(_close(b, BLACK) for b in r.bars)
+                bars_black = r.bars is None or all(close(b, BLACK) for b in r.bars)
                 return (r.width, r.height) == (width, height) and _shows(r.means) and bars_black
 
             return receiver.count(ok, since) >= 10
@@ -509,25 +462,25 @@ def test_the_share_follows_format_changes_and_window_resizes(
         for _ in range(times):
             choose_format(bps)
 
-    _run(base, seen_at(640, 360, 0), 30, "the window at 640x360", receiver)
+    run(base, seen_at(640, 360, 0), 30, "the window at 640x360", receiver)
     assert share.resizes == 1
 
     # Less bandwidth: the worker scales the 640x360 window down to 320x180.
     sender._loop.call_soon(estimate, 1_000, DOWN_AFTER)
-    _run(base, seen_at(320, 180, len(receiver)), 20, "the window at 320x180", receiver)
+    run(base, seen_at(320, 180, len(receiver)), 20, "the window at 320x180", receiver)
     assert stream.format.width == 320 and share.window_size == (640, 360)
 
     # The window becomes 4:3: the render texture is set up again, and the
     # picture is fitted into the 16:9 format (240x180) between black bars.
     base.win.setSize(480, 360)
     receiver.bars = 40
-    _run(base, seen_at(320, 180, len(receiver)), 20, "the 4:3 window at 320x180", receiver)
+    run(base, seen_at(320, 180, len(receiver)), 20, "the 4:3 window at 320x180", receiver)
     assert share.window_size == (480, 360) and share.resizes == 2
 
     # More bandwidth again: 640x360, the 480x360 picture between 80-pixel bars.
     receiver.bars = 80
     sender._loop.call_soon(estimate, 100_000_000, 1)
-    _run(base, seen_at(640, 360, len(receiver)), 20, "the 4:3 window at 640x360", receiver)
+    run(base, seen_at(640, 360, len(receiver)), 20, "the 4:3 window at 640x360", receiver)
     plugin.destroy()
     assert base.win.countTextures() == 0
 
