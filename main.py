@@ -1,8 +1,9 @@
 """engine_plugin demo: a 3D room whose walls show the other participants of a real call.
 
-Starts the embedded calling service (unless --connection-string names one),
-a bot participant in its own process (a moving test pattern and a tone), and
-the scene: the bot and everyone else on video walls, a moving in-scene camera
+Starts the embedded calling service (unless --connection-string names one)
+and prints the URL of a browser page that joins the same call, a bot
+participant in its own process (a moving test pattern and a tone), and the
+scene: the bot and everyone else on video walls, a moving in-scene camera
 whose view is what the others receive from us, and an overlay with each
 stream's rate, size and latency. ESC quits. With no display (or --headless)
 the same scene renders offscreen, for --duration seconds.

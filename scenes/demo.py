@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 from panda3d.core import CardMaker, Filename, TextNode, loadPrcFileData
 
@@ -129,9 +130,11 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         if connection_string is None:
-            service = LocalCallingService().start()
+            # Development tokens let a browser join from the page (on 127.0.0.1 only).
+            service = LocalCallingService(dev_tokens=True).start()
             connection_string = service.connection_string
             log.info("calling service at %s", service.endpoint)
+            print(f"Browser page: {service.page_url}?group={quote(group, safe=':')}", flush=True)
         identity = CommunicationIdentityClient.from_connection_string(connection_string)
         _user, token = identity.create_user_and_token(["voip"])
         credential = CommunicationTokenCredential(token.token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,10 @@ def test_headless_demo_screenshot_shows_a_live_wall(tmp_path: Path) -> None:
     # The overlay's last lines: we sent the scene camera, and the bot's wall had video.
     assert "sending  scene camera 1280x720" in log
     assert "Bot: 640x360" in log
+    # A browser can join the same call: the page's URL names the group.
+    assert re.search(
+        r"^Browser page: http://localhost:\d+/\?group=[0-9a-f-]{36}$", result.stdout, re.M
+    )
     _assert_pattern_on_a_wall(shot)
 
 
@@ -105,6 +110,7 @@ def test_demo_joins_a_call_on_an_existing_service_with_a_token(
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stderr + result.stdout
     assert "bot participant" not in log and "calling service at" not in log
+    assert "Browser page" not in log
     assert "Someone: 640x360" in log
     _assert_pattern_on_a_wall(shot)
 

@@ -1,7 +1,9 @@
 """Run the calling service standalone: ``python -m engine_plugin.service``.
 
 Prints the connection string (one line on stdout) once listening, logs to
-stderr, and runs until SIGINT or SIGTERM.
+stderr (the demo page's URL among the first lines), and runs until SIGINT or
+SIGTERM. ``--dev-tokens`` serves ``POST /dev/token`` for browser pages
+(development only).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def _access_key(text: str) -> bytes:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``--host``, ``--port``, ``--access-key``, ``--log-level``."""
+    """The command line.
+
+    ``--host``, ``--port``, ``--access-key``, ``--dev-tokens``, ``--log-level``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m engine_plugin.service",
         description=(
@@ -52,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="BASE64",
         help="the access key, base64 (default: 32 random bytes)",
+    )
+    parser.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help=(
+            "development only: serve POST /dev/token, which gives anyone who can reach "
+            "the port a new identity and an access token (for the demo page at /)"
+        ),
     )
     parser.add_argument(
         "--log-level",
@@ -75,10 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    service = LocalCallingService(args.host, args.port, access_key=args.access_key)
+    service = LocalCallingService(
+        args.host, args.port, access_key=args.access_key, dev_tokens=args.dev_tokens
+    )
     try:
         service.start()
         print(service.connection_string, flush=True)
+        logger.info("browser page: %s", service.page_url)
         while not stop.wait(0.5):
             pass
     finally:

@@ -16,10 +16,17 @@ Routes:
   ``x-ms-date`` more than 15 minutes away is refused with 401.
 - ``GET /signaling``: the WebSocket of ``docs/protocol.md``.
 - ``GET /health``: ``200 {"status": "ok", ...}``.
+- The browser files of ``engine_plugin/web``: ``GET /sdk/<file>`` (the browser
+  SDK), ``GET /`` (the demo page, ``demo/index.html``) and ``GET /demo/<file>``
+  (its assets), with ``Cache-Control: no-cache``. Only regular files inside
+  those folders are served: no directory listing, no symbolic links, no dot
+  files, nothing outside them.
+- ``POST /dev/token`` (development only, when ``create_app(dev_tokens=True)``):
+  a new identity and a ``voip`` token for anyone who asks; ``404
+  DevTokensDisabled`` otherwise. ``GET /dev/config``: ``{"devTokens": bool}``.
 
-More routes (the browser SDK and demo page, in a later step) are added with
-:func:`add_static` or through ``LocalCallingService(configure_app=...)``
-before the application starts.
+More routes are added with :func:`add_static` or through
+``LocalCallingService(configure_app=...)`` before the application starts.
 """
 
 from __future__ import annotations
@@ -51,8 +58,10 @@ __all__ = [
     "DEFAULT_AUTH_TIMEOUT_S",
     "DEFAULT_DEAD_AFTER_S",
     "DEFAULT_HEARTBEAT_S",
+    "DEV_TOKEN_MINUTES",
     "MAX_DATE_SKEW",
     "SERVICE_STATE",
+    "WEB_DIR",
     "ServiceState",
     "add_static",
     "create_app",
@@ -82,6 +91,28 @@ MIN_TOKEN_MINUTES: Final = 60
 MAX_TOKEN_MINUTES: Final = 1440
 
 _REST_MAX_BODY: Final = 64 * 1024
+
+WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
+"""The package's browser files: ``sdk/`` (the browser SDK) and ``demo/`` (the demo page)."""
+
+DEV_TOKEN_MINUTES: Final = 60
+"""Lifetime of a token from ``POST /dev/token``."""
+
+MAX_DISPLAY_NAME: Final = 256
+"""Longest ``displayName`` accepted by ``POST /dev/token``."""
+
+_WEB_CONTENT_TYPES: Final = {
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 
 class _Close:
@@ -151,7 +182,8 @@ class ServiceState:
     """Everything one running service holds: key, users, calls and open WebSockets.
 
     Found as ``app[SERVICE_STATE]``. ``endpoint`` is written into tokens; when
-    ``None`` it is taken from each request's ``Host``.
+    ``None`` it is taken from each request's ``Host``. ``dev_tokens`` enables
+    ``POST /dev/token``; ``web_dir`` holds the browser files (``sdk/``, ``demo/``).
     """
 
     def __init__(
@@ -163,9 +195,13 @@ class ServiceState:
         heartbeat_s: float = DEFAULT_HEARTBEAT_S,
         dead_after_s: float = DEFAULT_DEAD_AFTER_S,
         auth_timeout_s: float = DEFAULT_AUTH_TIMEOUT_S,
+        dev_tokens: bool = False,
+        web_dir: str | Path | None = None,
     ) -> None:
         self.access_key = access_key
         self.endpoint = endpoint
+        self.dev_tokens = dev_tokens
+        self.web_dir = WEB_DIR if web_dir is None else Path(web_dir)
         self.heartbeat_s = heartbeat_s
         self.dead_after_s = dead_after_s
         self.auth_timeout_s = auth_timeout_s
@@ -208,6 +244,8 @@ def create_app(
     heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     dead_after_s: float = DEFAULT_DEAD_AFTER_S,
     auth_timeout_s: float = DEFAULT_AUTH_TIMEOUT_S,
+    dev_tokens: bool = False,
+    web_dir: str | Path | None = None,
 ) -> web.Application:
     """Build the service's aiohttp application.
 
@@ -223,6 +261,12 @@ def create_app(
     - ``dead_after_s`` (default 5.0): a client from which nothing arrived (not
       even a pong) for this long is dropped; the others see ``disconnected``.
     - ``auth_timeout_s`` (default 10): time allowed before the ``auth`` message.
+    - ``dev_tokens`` (default ``False``): serve ``POST /dev/token``, which gives
+      anyone who can reach the service a new identity and a ``voip`` token
+      (for a browser demo page; development only).
+    - ``web_dir`` (default :data:`WEB_DIR`, the package's ``engine_plugin/web``):
+      the folder whose ``sdk/`` and ``demo/`` are served at ``/sdk/``, ``/``
+      and ``/demo/``.
     """
     if len(access_key) < 16:
         raise ValueError("access_key must be at least 16 bytes")
@@ -234,6 +278,8 @@ def create_app(
         heartbeat_s=heartbeat_s,
         dead_after_s=dead_after_s,
         auth_timeout_s=auth_timeout_s,
+        dev_tokens=dev_tokens,
+        web_dir=web_dir,
     )
     app.router.add_get("/health", _health)
     app.router.add_get("/signaling", _signaling)
@@ -241,6 +287,11 @@ def create_app(
     app.router.add_post("/identities/{target}", _identity_action)
     app.router.add_post("/identities/{user_id}/{action}", _identity_action)
     app.router.add_delete("/identities/{user_id}", _delete_identity)
+    app.router.add_post("/dev/token", _dev_token)
+    app.router.add_get("/dev/config", _dev_config)
+    app.router.add_get("/", _demo_page)
+    app.router.add_get("/sdk/{path:.+}", _sdk_file)
+    app.router.add_get("/demo/{path:.+}", _demo_file)
     app.cleanup_ctx.append(_ring_timer)
     app.on_shutdown.append(_close_sockets)
     return app
@@ -303,6 +354,7 @@ def _rest_error(status: int, code: str, message: str) -> web.HTTPException:
         400: web.HTTPBadRequest,
         401: web.HTTPUnauthorized,
         404: web.HTTPNotFound,
+        415: web.HTTPUnsupportedMediaType,
     }[status]
     return cls(text=body, content_type="application/json")
 
@@ -464,6 +516,114 @@ async def _delete_identity(request: web.Request) -> web.Response:
     state.close_user(user_id, "unknown_user", "this user was deleted")
     logger.info("deleted identity %s", user_id)
     return web.Response(status=204)
+
+
+# --- Browser files --------------------------------------------------------------------
+
+
+def _web_file(root: Path, relative: str) -> Path | None:
+    """The regular file ``relative`` (``/``-separated) inside ``root``, or ``None``.
+
+    ``None`` for an empty, ``.`` or ``..`` segment, a dot file, a backslash or
+    NUL, a symbolic link anywhere below ``root``, a directory, a missing file,
+    or anything that does not resolve inside ``root``.
+    """
+    parts = relative.split("/")
+    for part in parts:
+        if not part or part.startswith(".") or "\\" in part or "\0" in part:
+            return None
+    path = root
+    try:
+        for part in parts:
+            path = path / part
+            if path.is_symlink():
+                return None
+        if not path.is_file() or not path.resolve().is_relative_to(root.resolve()):
+            return None
+    except (OSError, ValueError):
+        return None
+    return path
+
+
+def _serve_web_file(root: Path, relative: str) -> web.FileResponse:
+    path = _web_file(root, relative)
+    if path is None:
+        raise web.HTTPNotFound(text=f"no file {relative!r}\n")
+    content_type = _WEB_CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    headers = {
+        "Content-Type": content_type,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+async def _sdk_file(request: web.Request) -> web.FileResponse:
+    state = request.app[SERVICE_STATE]
+    return _serve_web_file(state.web_dir / "sdk", request.match_info["path"])
+
+
+async def _demo_file(request: web.Request) -> web.FileResponse:
+    state = request.app[SERVICE_STATE]
+    return _serve_web_file(state.web_dir / "demo", request.match_info["path"])
+
+
+async def _demo_page(request: web.Request) -> web.FileResponse:
+    state = request.app[SERVICE_STATE]
+    return _serve_web_file(state.web_dir / "demo", "index.html")
+
+
+# --- Development tokens -------------------------------------------------------------
+
+
+async def _dev_config(request: web.Request) -> web.Response:
+    state = request.app[SERVICE_STATE]
+    return web.json_response({"devTokens": state.dev_tokens}, headers={"Cache-Control": "no-store"})
+
+
+async def _dev_token(request: web.Request) -> web.Response:
+    """A new identity and a ``voip`` token, for a browser page (development only).
+
+    A JSON body is required (``Content-Type: application/json``): another
+    origin cannot send one without a CORS preflight, which is never granted,
+    so a cross-site form cannot obtain tokens.
+    """
+    state = request.app[SERVICE_STATE]
+    if not state.dev_tokens:
+        raise _rest_error(
+            404,
+            "DevTokensDisabled",
+            "development tokens are disabled on this service: start the service with "
+            "--dev-tokens (LocalCallingService(dev_tokens=True)) to get tokens from "
+            "POST /dev/token, or issue them with the identity API",
+        )
+    if request.content_type != "application/json":
+        sent = request.headers.get("Content-Type") or "no Content-Type"
+        raise _rest_error(
+            415,
+            "UnsupportedMediaType",
+            "POST /dev/token expects Content-Type: application/json and a JSON object "
+            f'body (optionally {{"displayName": "..."}}); got {sent}',
+        )
+    payload = _json_body(await request.read())
+    display_name = payload.get("displayName", "")
+    if not isinstance(display_name, str) or len(display_name) > MAX_DISPLAY_NAME:
+        raise _rest_error(
+            400,
+            "ValidationError",
+            f"displayName must be a string of at most {MAX_DISPLAY_NAME} characters",
+        )
+    user_id = state.store.create_user()
+    token = _token_json(state, request, user_id, ["voip"], DEV_TOKEN_MINUTES * 60)
+    logger.info("issued a development token to %s (%r)", user_id, display_name)
+    result = {
+        "userId": user_id,
+        "token": token["token"],
+        "expiresOn": token["expiresOn"],
+        "endpoint": state.endpoint_for(request),
+        "displayName": display_name,
+    }
+    return web.json_response(result, status=201, headers={"Cache-Control": "no-store"})
 
 
 # --- Signaling WebSocket ----------------------------------------------------------------

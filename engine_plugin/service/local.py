@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import ipaddress
 import logging
 import secrets
 import threading
@@ -23,7 +24,7 @@ from engine_plugin.service.app import (
 )
 from engine_plugin.service.calls import DEFAULT_RING_TIMEOUT_S
 
-__all__ = ["THREAD_NAME", "LocalCallingService"]
+__all__ = ["THREAD_NAME", "LocalCallingService", "is_loopback"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,23 @@ THREAD_NAME = "engine_plugin-service"
 
 _START_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 15.0
+
+_LOCALHOST_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "", "0.0.0.0", "::"})
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _page_on_localhost(host: str) -> bool:
+    """True when ``http://localhost:PORT/`` reaches a service listening on ``host``."""
+    return host.lower().strip("[]") in _LOCALHOST_NAMES
 
 
 class LocalCallingService:
@@ -58,6 +76,13 @@ class LocalCallingService:
     - ``auth_timeout_s`` (default 10): time a new WebSocket has to send ``auth``.
     - ``configure_app`` (default ``None``): called with the aiohttp application
       before it starts, to add routes (e.g. :func:`~engine_plugin.service.app.add_static`).
+    - ``dev_tokens`` (default ``False``): serve ``POST /dev/token``, which gives
+      anyone who can reach the port a new identity and a ``voip`` token, so
+      that the demo page (:attr:`page_url`) can join calls. Development only:
+      on a non-loopback ``host`` a warning is logged at start.
+
+    The browser SDK (``/sdk/``) and the demo page (:attr:`page_url`) are
+    always served.
     """
 
     def __init__(
@@ -71,6 +96,7 @@ class LocalCallingService:
         dead_after_s: float = DEFAULT_DEAD_AFTER_S,
         auth_timeout_s: float = DEFAULT_AUTH_TIMEOUT_S,
         configure_app: Callable[[web.Application], Any] | None = None,
+        dev_tokens: bool = False,
     ) -> None:
         if access_key is None:
             access_key = secrets.token_bytes(32)
@@ -86,6 +112,7 @@ class LocalCallingService:
         self._dead_after_s = dead_after_s
         self._auth_timeout_s = auth_timeout_s
         self._configure_app = configure_app
+        self._dev_tokens = dev_tokens
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,6 +143,27 @@ class LocalCallingService:
         """``http://127.0.0.1:PORT/``; raises :class:`RuntimeError` before :meth:`start`."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def page_url(self) -> str:
+        """The demo page's URL; raises :class:`RuntimeError` before :meth:`start`.
+
+        ``http://localhost:PORT/`` when the service listens on ``127.0.0.1``,
+        ``::1``, ``localhost`` or every address (``0.0.0.0``, ``::``): browsers
+        treat ``localhost`` as a secure context, which camera and microphone
+        access need. Otherwise ``http://HOST:PORT/`` (another 127.x.y.z address
+        is a secure context too).
+        """
+        port = self.port
+        if _page_on_localhost(self._host):
+            return f"http://localhost:{port}/"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{port}/"
+
+    @property
+    def dev_tokens(self) -> bool:
+        """True when ``POST /dev/token`` is served."""
+        return self._dev_tokens
 
     @property
     def connection_string(self) -> str:
@@ -265,9 +313,17 @@ class LocalCallingService:
             heartbeat_s=self._heartbeat_s,
             dead_after_s=self._dead_after_s,
             auth_timeout_s=self._auth_timeout_s,
+            dev_tokens=self._dev_tokens,
         )
         if self._configure_app is not None:
             self._configure_app(app)
+        if self._dev_tokens and not is_loopback(self._host):
+            logger.warning(
+                "development tokens are enabled and the service listens on %s, which is not "
+                "a loopback address: anyone who can reach its port can get access tokens "
+                "from POST /dev/token",
+                self._host or "every address",
+            )
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         self._runner = runner
@@ -278,6 +334,8 @@ class LocalCallingService:
         app[SERVICE_STATE].endpoint = f"http://{host}:{port}/"
         self._port = port
         logger.info("calling service listening on %s", app[SERVICE_STATE].endpoint)
+        if self._dev_tokens:
+            logger.info("development tokens enabled: POST %sdev/token", self.endpoint)
 
     async def _shutdown(self) -> None:
         runner, self._runner = self._runner, None

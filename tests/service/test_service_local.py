@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import queue
 import re
@@ -178,6 +179,42 @@ def test_standalone_process() -> None:
                 stream.close()
 
 
+def test_standalone_dev_tokens_and_page_url() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine_plugin.service", "--port", str(port), "--dev-tokens"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = read_line(process.stdout, 20.0).strip()
+        assert CONNECTION_STRING.fullmatch(line), line
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/dev/token",
+            data=b'{"displayName": "CLI"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 201
+            assert json.loads(response.read())["endpoint"] == f"http://127.0.0.1:{port}/"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert process.stdout is not None and process.stdout.read() == ""  # one line only
+        stderr = process.stderr.read() if process.stderr else ""
+        assert f"browser page: http://localhost:{port}/" in stderr
+        assert "WARNING" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+
+
 def test_standalone_help() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "engine_plugin.service", "--help"],
@@ -188,5 +225,6 @@ def test_standalone_help() -> None:
         timeout=30,
     )
     assert result.returncode == 0
-    for option in ("--host", "--port", "--access-key"):
+    for option in ("--host", "--port", "--access-key", "--dev-tokens"):
         assert option in result.stdout
+    assert "development only" in result.stdout
