@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 from types import TracebackType
 
 from ..identity import CommunicationIdentityClient
@@ -13,11 +14,15 @@ from ..media.audio_format import (
 )
 from ..media.video_format import VideoStreamFormat, VideoStreamPixelFormat, VideoStreamResolution
 from ..sdk.call import Call
-from ..sdk.call_agent import CallAgent
+from ..sdk.call_agent import CallAgent, IncomingCall
 from ..sdk.call_client import CallClient, CommunicationTokenCredential
+from ..sdk.incoming_audio import RawIncomingAudioStream
 from ..sdk.options import (
+    AcceptCallOptions,
     CallAgentOptions,
     GroupCallLocator,
+    IncomingAudioOptions,
+    IncomingVideoOptions,
     JoinCallOptions,
     OutgoingAudioOptions,
     OutgoingVideoOptions,
@@ -83,20 +88,68 @@ class SyntheticParticipant:
         self.seed = seed
         self.stamp_clock = stamp_clock
         self.call: Call | None = None
+        self._incoming: queue.Queue[IncomingCall] = queue.Queue()
+        self.agent.incoming_call_received += lambda args: self._incoming.put(args.incoming_call)
         self.pattern: PatternSender | None = None
         self.tone: ToneSender | None = None
 
-    def join(self, group_id: str) -> Call:
-        """Join the group call ``group_id`` and start sending."""
-        options = JoinCallOptions(outgoing_video_options=OutgoingVideoOptions(streams=[self.video]))
+    def join(
+        self,
+        group_id: str,
+        *,
+        incoming_audio: RawIncomingAudioStream | None = None,
+        incoming_video: IncomingVideoOptions | None = None,
+    ) -> Call:
+        """Join the group call ``group_id`` and start sending.
+
+        ``incoming_audio`` (optional) receives the others' audio;
+        ``incoming_video`` (optional) says how their video arrives.
+        """
+        options = JoinCallOptions()
+        self._fill(options, incoming_audio, incoming_video)
+        self.call = self.agent.join(GroupCallLocator(group_id), options).result(10)
+        self._start_sending()
+        return self.call
+
+    def answer(
+        self,
+        timeout: float = 10.0,
+        *,
+        incoming_audio: RawIncomingAudioStream | None = None,
+        incoming_video: IncomingVideoOptions | None = None,
+    ) -> Call:
+        """Accept the next call that rings this participant and start sending.
+
+        Raises ``TimeoutError`` when nothing rings within ``timeout`` seconds.
+        """
+        try:
+            incoming = self._incoming.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no call rang {self.agent} within {timeout} s") from None
+        options = AcceptCallOptions()
+        self._fill(options, incoming_audio, incoming_video)
+        self.call = incoming.accept(options).result(10)
+        self._start_sending()
+        return self.call
+
+    def _fill(
+        self,
+        options: JoinCallOptions | AcceptCallOptions,
+        incoming_audio: RawIncomingAudioStream | None,
+        incoming_video: IncomingVideoOptions | None,
+    ) -> None:
+        options.outgoing_video_options = OutgoingVideoOptions(streams=[self.video])
         if self.audio is not None:
             options.outgoing_audio_options = OutgoingAudioOptions(stream=self.audio)
-        self.call = self.agent.join(GroupCallLocator(group_id), options).result(10)
+        if incoming_audio is not None:
+            options.incoming_audio_options = IncomingAudioOptions(stream=incoming_audio)
+        options.incoming_video_options = incoming_video
+
+    def _start_sending(self) -> None:
         fps = round(self.video.format.frames_per_second)
         self.pattern = PatternSender(self.video, fps, seed=self.seed, stamp_clock=self.stamp_clock)
         if self.audio is not None and self.tone_hz is not None:
             self.tone = ToneSender(self.audio, self.tone_hz)
-        return self.call
 
     def leave(self) -> None:
         """Stop sending and hang up."""

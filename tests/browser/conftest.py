@@ -8,25 +8,12 @@ Debian's package (``.ci/run`` installs it). Tests skip where it is missing.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--allow-loopback-in-peer-connection",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from engine_plugin.testing.browser import chromium_available, launch_chromium
 
 
 @pytest.fixture
@@ -37,13 +24,11 @@ def chromium() -> Iterator[Any]:
     running on this thread while it is open, which would break every
     asyncio test that runs after it.
     """
-    if shutil.which(CHROMIUM) is None:
+    if not chromium_available():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -55,3 +40,14 @@ def page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def web_service() -> Iterator[Any]:
+    """A calling service that also serves the test harness and ``tests/browser/pages``."""
+    from engine_plugin import LocalCallingService
+
+    from .browser_helpers import serve_test_pages
+
+    with LocalCallingService(configure_app=serve_test_pages) as service:
+        yield service
