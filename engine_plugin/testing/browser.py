@@ -59,10 +59,16 @@ def chromium_available() -> bool:
     return shutil.which(CHROMIUM) is not None
 
 
-def launch_chromium(playwright: Any, *extra_args: str) -> Any:
-    """Launch headless Chromium with :data:`CHROMIUM_ARGS` (plus ``extra_args``)."""
+def launch_chromium(playwright: Any, *extra_args: str, fake_ui: bool = True) -> Any:
+    """Launch headless Chromium with :data:`CHROMIUM_ARGS` (plus ``extra_args``).
+
+    ``fake_ui=False`` leaves out ``--use-fake-ui-for-media-stream``, whose
+    screen picker always shares a flat grey fake screen; with
+    ``--auto-accept-this-tab-capture`` a page may then share its own tab.
+    """
+    args = [a for a in CHROMIUM_ARGS if fake_ui or a != "--use-fake-ui-for-media-stream"]
     return playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+        executable_path=CHROMIUM, headless=True, args=[*args, *extra_args]
     )
 
 

@@ -59,7 +59,9 @@ class SyntheticParticipant:
         stamp_clock: bool = False,
     ) -> None:
         identity = CommunicationIdentityClient.from_connection_string(connection_string)
-        _user, token = identity.create_user_and_token(["voip"])
+        user, token = identity.create_user_and_token(["voip"])
+        self.user_id = user.raw_id
+        """This participant's user id (``8:acs:...``): whom to call."""
         self.agent: CallAgent = (
             CallClient()
             .create_call_agent(

@@ -34,6 +34,32 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
+def tab_sharing_page() -> Iterator[Any]:
+    """A page that may share its own tab: ``getDisplayMedia({preferCurrentTab: true})``.
+
+    Chromium's fake screen picker (``--use-fake-ui-for-media-stream``) shares a
+    flat grey fake screen; this browser accepts sharing the current tab
+    instead (``--auto-accept-this-tab-capture``). Headless Chromium offers no
+    other real source: the tab-by-title flags never answer a plain
+    ``getDisplayMedia()``.
+    """
+    if not chromium_available():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch_chromium(
+            playwright,
+            "--auto-accept-this-tab-capture",
+            fake_ui=False,
+        )
+        # Granted media permissions also let Chromium offer its 127.0.0.1 candidates
+        # (without them it hides local addresses and gathers nothing on loopback).
+        context = browser.new_context(permissions=["camera", "microphone"])
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     """A fresh page in its own browser context."""
     context = chromium.new_context()

@@ -174,7 +174,15 @@ export class Call extends Emitter {
     }
     this.#use('camera', localVideoStream);
     this._emit('localVideoStreamsUpdated', { added: [localVideoStream], removed: [] });
-    await this.#sourcesChanged();
+    try {
+      await this.#sourcesChanged();
+    } catch (error) {
+      // The source did not open: take it back, so that nothing else is blocked by it.
+      this.#drop('camera');
+      this._emit('localVideoStreamsUpdated', { added: [], removed: [localVideoStream] });
+      await this.#sourcesChanged().catch(() => {});
+      throw error;
+    }
   }
 
   /** Stop sending video; pass the same LocalVideoStream that started it. */
@@ -200,7 +208,17 @@ export class Call extends Emitter {
     if (previous === localAudioStream) return;
     this.#useAudio(localAudioStream);
     this._emit('localAudioStreamsUpdated', { added: [localAudioStream], removed: previous ? [previous] : [] });
-    await this.#sourcesChanged();
+    try {
+      await this.#sourcesChanged();
+    } catch (error) {
+      // The source did not open: go back to the previous one.
+      localAudioStream._unwatch(this.#watcher);
+      this.#audio = null;
+      if (previous) this.#useAudio(previous);
+      this._emit('localAudioStreamsUpdated', { added: previous ? [previous] : [], removed: [localAudioStream] });
+      await this.#sourcesChanged().catch(() => {});
+      throw error;
+    }
   }
 
   /** Stop sending audio. */
@@ -233,7 +251,15 @@ export class Call extends Emitter {
     this.#use('screen', stream);
     this._emit('localVideoStreamsUpdated', { added: [stream], removed: [] });
     this._emit('isScreenSharingOnChanged', {});
-    await this.#sourcesChanged();
+    try {
+      await this.#sourcesChanged();
+    } catch (error) {
+      this.#drop('screen');
+      this._emit('localVideoStreamsUpdated', { added: [], removed: [stream] });
+      this._emit('isScreenSharingOnChanged', {});
+      await this.#sourcesChanged().catch(() => {});
+      throw error;
+    }
   }
 
   /** Stop sharing the screen (the stream, when given, must be the one being shared). */
@@ -322,7 +348,9 @@ export class Call extends Emitter {
       ]);
       if (this.#ended) return;
       this.#tracks = [audio, camera, screen];
-      this.#watchScreenTrack(screen);
+      // The browser's own "stop sharing" ends the capture's track, even when an
+      // effect (setMediaStream) sends another one.
+      this.#watchScreenTrack(this.#video.screen?._originTrack ?? screen);
       for (const link of this.#links.values()) link.setTracks(this.#tracks);
       const video = [];
       if (camera) video.push({ slot: 'camera', type: 'video', ...sizeOf(camera) });

@@ -47,7 +47,10 @@ export class DeviceManager extends Emitter {
     return (await mediaDevices().enumerateDevices()).filter((d) => d.kind === kind && d.deviceId);
   }
 
-  /** The cameras (`VideoDeviceInfo[]`); names are empty until permission is granted. */
+  /**
+   * The cameras (`VideoDeviceInfo[]`). Browsers list none until the page has
+   * camera permission (see askDevicePermission).
+   */
   async getCameras() {
     return (await this.#devices('videoinput')).map(
       (d, i) => new VideoDeviceInfo(d.deviceId, d.label || `camera ${i + 1}`),
@@ -108,14 +111,31 @@ export class DeviceManager extends Emitter {
   }
 }
 
+async function open(kind, device) {
+  try {
+    return await mediaDevices().getUserMedia({ [kind]: { deviceId: { exact: device.id } } });
+  } catch (error) {
+    const what = kind === 'video' ? 'camera' : 'microphone';
+    const wrapped = new Error(
+      `cannot open the ${what} '${device.name}' (${device.id}): ${error.name}` +
+        (error.message ? `: ${error.message}` : '') +
+        (error.name === 'OverconstrainedError' ? ' (is it still plugged in?)' : '') +
+        (error.name === 'NotAllowedError' ? ' (permission was refused)' : ''),
+    );
+    wrapped.name = error.name;
+    wrapped.cause = error;
+    throw wrapped;
+  }
+}
+
 /** Open `device` (a VideoDeviceInfo) as a MediaStream. */
 export async function openCamera(device) {
-  return mediaDevices().getUserMedia({ video: { deviceId: { exact: device.id } } });
+  return open('video', device);
 }
 
 /** Open `device` (an AudioDeviceInfo) as a MediaStream. */
 export async function openMicrophone(device) {
-  return mediaDevices().getUserMedia({ audio: { deviceId: { exact: device.id } } });
+  return open('audio', device);
 }
 
 /** Ask the user for a screen, window or tab (the browser prompts). */

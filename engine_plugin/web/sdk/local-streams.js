@@ -24,6 +24,7 @@ class LocalStream {
   #owned = false;
   #exposed = false;
   #opening = null;
+  #origin = null;
   #watchers = new Set();
 
   constructor(kind, source, deviceClass, deviceType) {
@@ -93,6 +94,7 @@ class LocalStream {
       );
     }
     this.#release();
+    this.#stream = null; // a custom stream is the application's: just stop sending it
     this.#device = device;
     this.#type = this.#kind === 'audio' ? 'Audio' : 'Video';
     await this.#changed();
@@ -109,11 +111,23 @@ class LocalStream {
     const local = new this(stream);
     local.#type = 'ScreenSharing';
     local.#owned = true;
+    local.#origin = stream.getVideoTracks()[0];
     return local;
+  }
+
+  /** The screen capture's own track (kept after setMediaStream), or null. */
+  get _originTrack() {
+    return this.#origin;
   }
 
   async #open() {
     if (this.#stream !== null) return this.#stream;
+    if (this.#device === null) {
+      throw new Error(
+        `${this.constructor.name}: this screen share has ended; start a new one with ` +
+          'call.startScreenSharing()',
+      );
+    }
     if (this.#opening === null) {
       const device = this.#device;
       this.#opening = (this.#kind === 'audio' ? openMicrophone(device) : openCamera(device)).then(

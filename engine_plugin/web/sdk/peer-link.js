@@ -112,6 +112,15 @@ export class PeerLink {
 
   #opened() {
     this.#markReady();
+    // Keep the announced resolution: a game gets the size it was told, at a
+    // lower rate when bandwidth or CPU is short (browsers default to scaling down).
+    for (const transceiver of this.pc.getTransceivers().slice(1, KINDS.length)) {
+      const parameters = transceiver.sender.getParameters();
+      parameters.degradationPreference = 'maintain-resolution';
+      transceiver.sender.setParameters(parameters).catch((error) => {
+        logger.info(`peer ${this.#remoteId}: cannot keep the resolution:`, error.message);
+      });
+    }
     const track = this.pc.getTransceivers()[0]?.receiver.track;
     if (track) this.#onAudioTrack(track);
   }

@@ -22,6 +22,30 @@ export function quadrantStream(width = 640, height = 360, colours = QUADRANTS, f
   return stream;
 }
 
+/**
+ * Fill `element` with four coloured quadrants and a moving white square:
+ * something colourful to share as a tab, repainted all the time (a tab
+ * capture only sends frames when the page paints).
+ */
+export function paintQuadrants(element, colours = ['#ff0000', '#00c000', '#0000ff', '#ffff00']) {
+  element.style.margin = '0';
+  const quadrants = colours.map((colour, i) => {
+    const div = document.createElement('div');
+    div.style.cssText =
+      `position:fixed;width:50vw;height:50vh;background:${colour};` +
+      `left:${(i % 2) * 50}vw;top:${Math.floor(i / 2) * 50}vh`;
+    return div;
+  });
+  const mover = document.createElement('div');
+  mover.style.cssText = 'position:fixed;width:40px;height:40px;background:#fff;top:45vh';
+  element.replaceChildren(...quadrants, mover);
+  const move = (now) => {
+    mover.style.left = `${Math.round((now / 10) % 200)}px`;
+    requestAnimationFrame(move);
+  };
+  requestAnimationFrame(move);
+}
+
 /** A continuous sine tone as a MediaStream. */
 export function toneStream(frequency = 500) {
   const context = new AudioContext();
