@@ -730,6 +730,28 @@ async function signIn(token, displayName) {
   return agent;
 }
 
+/**
+ * Browsers hide their local addresses from pages without camera or microphone
+ * permission (only obfuscated mDNS names are offered, and none for loopback),
+ * so a call with a game on the same machine could not connect: ask for the
+ * microphone once, unless a permission is already granted.
+ */
+async function makeAddressesVisible() {
+  const states = await Promise.all(
+    ['camera', 'microphone'].map((name) =>
+      navigator.permissions.query({ name }).then(
+        (status) => status.state,
+        () => 'prompt',
+      ),
+    ),
+  );
+  if (states.includes('granted')) return;
+  const granted = await (await devices()).askDevicePermission({ audio: true });
+  if (!granted.audio) {
+    log('No microphone permission: the browser hides its addresses, so a call on this machine may not connect');
+  }
+}
+
 async function join() {
   if (inCall()) throw new Error('already in a call: leave it first');
   const token = ui.token.value.trim();
@@ -738,6 +760,7 @@ async function join() {
   const displayName = ui.displayName.value.trim();
   audio?.beep?.resume();
   log(`Joining group ${groupId}…`);
+  await makeAddressesVisible();
   const agent = await signIn(token, displayName);
   const options = {};
   if (video !== null) options.videoOptions = { localVideoStreams: [video.local] };
