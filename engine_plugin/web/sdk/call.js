@@ -74,6 +74,7 @@ export class Call extends Emitter {
   #direction;
   #connected = false;
   #ended = false;
+  #group = false;
   #participants = new Map();
   #links = new Map();
   #video = { camera: null, screen: null };
@@ -394,6 +395,7 @@ export class Call extends Emitter {
 
   /** Send `request` (join, start_call or accept) and follow the call it opens. */
   async _connect(request) {
+    this.#group = request.type === 'join';
     this.#setState('Connecting');
     try {
       await this.#sourcesChanged();
@@ -490,6 +492,10 @@ export class Call extends Emitter {
           this.#participants.delete(id);
           participant._left(message.reason ?? 'left');
           this._emit('remoteParticipantsUpdated', { added: [], removed: [participant] });
+        }
+        if (!this.#group && this.#participants.size === 0 && this.#state === 'Connected') {
+          // A 1:1 (or ad-hoc) call ends for us when the last other party is gone.
+          this.hangUp().catch((error) => logger.warning('hangUp:', error.message));
         }
         break;
       }
