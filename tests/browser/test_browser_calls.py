@@ -17,6 +17,10 @@ from engine_plugin import (
     RawIncomingAudioStream,
     RawIncomingAudioStreamOptions,
     RawIncomingAudioStreamProperties,
+    RawOutgoingVideoStreamOptions,
+    ScreenShareOutgoingVideoStream,
+    VideoStreamFormat,
+    VideoStreamPixelFormat,
     VideoStreamState,
 )
 from engine_plugin.media.test_patterns import (
@@ -25,7 +29,7 @@ from engine_plugin.media.test_patterns import (
     read_frame_number,
     tone_level_db,
 )
-from engine_plugin.testing import SyntheticParticipant
+from engine_plugin.testing import PatternSender, SyntheticParticipant
 
 from ..conftest import wait_until
 from ..sdk.media_helpers import AudioRecorder
@@ -164,3 +168,74 @@ def test_kit_quadrants_match_the_helpers() -> None:
         y, x = divmod(i, 2)
         image[y * 180 : (y + 1) * 180, x * 320 : (x + 1) * 320, :3] = colour
     assert colours_match(quadrant_means(image), BROWSER_QUADRANTS, tolerance=0)
+
+
+@pytest.mark.timeout(90)
+def test_the_browser_follows_the_games_streams_as_they_come_and_go(
+    page: Any, web_service: LocalCallingService
+) -> None:
+    group = str(uuid.uuid4())
+    browser = BrowserAgent(page, web_service, "Browser")
+    browser.run(
+        """group => {
+            window.call = agent.join({ groupId: group });
+            window.events = [];
+            call.on('remoteParticipantsUpdated', ({ added, removed }) => {
+                added.forEach(p => {
+                    events.push(['joined', p.displayName]);
+                    p.on('videoStreamsUpdated', ({ added, removed }) => {
+                        added.forEach(s => {
+                            events.push(['added', s.mediaStreamType, s.isAvailable]);
+                            s.on('isAvailableChanged',
+                                 () => events.push([s.mediaStreamType, s.isAvailable]));
+                        });
+                        removed.forEach(s => events.push(['removed', s.mediaStreamType]));
+                    });
+                });
+                removed.forEach(p => events.push(['left', p.displayName]));
+            });
+        }""",
+        group,
+    )
+    browser.run("kit.until(() => call.state === 'Connected', 'Connected')")
+    share = ScreenShareOutgoingVideoStream(
+        RawOutgoingVideoStreamOptions(
+            formats=[
+                VideoStreamFormat(width=640, height=360, pixel_format=VideoStreamPixelFormat.RGBA)
+            ]
+        )
+    )
+    with SyntheticParticipant(web_service.connection_string, "Game") as game:
+        call = game.join(group)
+        browser.run("kit.until(() => events.length >= 2, 'the game and its camera')")
+        call.start_video(share).result(10)
+        sender = PatternSender(share, 30, seed=22)
+        try:
+            browser.run(
+                """async () => {
+                    await kit.until(() => events.length >= 3, 'the screen share');
+                    const game = call.remoteParticipants[0];
+                    const stream = game.videoStreams.find(
+                        s => s.mediaStreamType === 'ScreenSharing');
+                    window.shared = await kit.watch(await stream.getMediaStream());
+                    await kit.moreFrames(shared, 15);
+                }"""
+            )
+            assert quadrant_colours_ok(browser.grab("shared.video"))
+            assert read_frame_number(browser.grab("shared.video")) is not None
+        finally:
+            sender.stop()
+        call.stop_video(share).result(10)
+        browser.run("kit.until(() => events.length >= 4, 'the share stops')")
+        game.leave()
+        browser.run("kit.until(() => events.length >= 8, 'the game leaves')")
+    assert browser.run("events") == [
+        ["joined", "Game"],
+        ["added", "Video", True],
+        ["added", "ScreenSharing", True],
+        ["ScreenSharing", False],
+        ["Video", False],
+        ["removed", "Video"],
+        ["removed", "ScreenSharing"],
+        ["left", "Game"],
+    ]

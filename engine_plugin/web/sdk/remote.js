@@ -110,18 +110,20 @@ export class RemoteParticipant extends Emitter {
     }
     const announced = new Map((media.video ?? []).map((source) => [source.slot, source]));
     const added = [];
+    for (const [slot, stream] of this.#streams) {
+      const source = announced.get(slot);
+      stream._set(source !== undefined, source);
+    }
     for (const slot of Object.keys(SLOT_TYPES)) {
       if (announced.has(slot) && !this.#streams.has(slot)) {
+        // A new stream arrives available (nobody listens to it yet).
         const stream = new RemoteVideoStream(this, slot);
+        stream._set(true, announced.get(slot));
         this.#streams.set(slot, stream);
         added.push(stream);
       }
     }
     if (added.length) this._emit('videoStreamsUpdated', { added, removed: [] });
-    for (const [slot, stream] of this.#streams) {
-      const source = announced.get(slot);
-      stream._set(source !== undefined, source);
-    }
   }
 
   _setState(state) {
