@@ -52,7 +52,12 @@ export class CallAgent extends Emitter {
       (reason) => agent?._onClosed(reason),
     );
     const { token } = await credential.getToken();
-    await signaling.connect(credential._endpoint, token);
+    try {
+      await signaling.connect(credential._endpoint, token);
+    } catch (error) {
+      signaling.close();
+      throw error;
+    }
     agent = new CallAgent(signaling, displayName, iceServers);
     logger.info(`signed in as ${signaling.userId}`);
     return agent;
