@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench bench-engine clean
+.PHONY: setup demo test lint bench bench-engine bench-browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP)
 ## bench-engine: the engine benchmark (video walls, scene camera; prints tables)
 bench-engine: $(STAMP)
 	$(PY) -m bench.engine $(ARGS)
+
+## bench-browser: game <-> headless Chromium at 720p30 next to the Python rows (prints a table)
+bench-browser: $(STAMP)
+	$(PY) -m bench.browser $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

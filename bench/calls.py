@@ -116,7 +116,7 @@ class _Call:
         self.service.stop()
 
 
-class _Pacer:
+class Pacer:
     """Calls ``send(n)`` for n = 0, 1, ... every ``period`` on a thread, while it returns True.
 
     While ``send`` returns False (the stream is not STARTED yet) the schedule
@@ -142,7 +142,7 @@ class _Pacer:
                 epoch = time.monotonic() - number * self._period
                 self._stop.wait(0.01)
 
-    def __enter__(self) -> _Pacer:
+    def __enter__(self) -> Pacer:
         self._thread.start()
         return self
 
@@ -228,7 +228,7 @@ def video_scenario(
         return True
 
     try:
-        with _Pacer(send, 1 / fps, "bench-sender"):
+        with Pacer(send, 1 / fps, "bench-sender"):
             window, start, end = _measure(lambda: bool(log.arrivals), warmup, seconds, log)
     finally:
         sender_call.hang_up().result(10)
@@ -283,7 +283,7 @@ def audio_scenario(seconds: float = 20.0, warmup: float = 2.0) -> ScenarioResult
         return True
 
     try:
-        with _Pacer(send, 0.020, "bench-audio-sender"):
+        with Pacer(send, 0.020, "bench-audio-sender"):
             window, start, end = _measure(lambda: bool(log.onsets), warmup, seconds)
     finally:
         sender_call.hang_up().result(10)

@@ -63,8 +63,9 @@ def test_readme_user_test_passes(tmp_path: Path) -> None:
         ["-m", "engine_plugin.service"],
         ["-m", "bench.calls"],
         ["-m", "bench.engine"],
+        ["-m", "bench.browser"],
     ],
-    ids=["main", "example", "bot", "service", "bench-calls", "bench-engine"],
+    ids=["main", "example", "bot", "service", "bench-calls", "bench-engine", "bench-browser"],
 )
 def test_entry_points_have_help(command: list[str]) -> None:
     result = subprocess.run(
