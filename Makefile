@@ -19,9 +19,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) main.py $(ARGS)
 
-## lint: ruff and mypy
+## lint: ruff (lint and format) and mypy
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 ## test: lint, type-check and run the test suite

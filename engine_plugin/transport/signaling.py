@@ -16,7 +16,6 @@ from ..protocol import MAX_MESSAGE_BYTES
 logger = logging.getLogger(__name__)
 
 
-
 class SignalingError(Exception):
     """The service answered a request with an ``error`` message, or the connection failed."""
 
