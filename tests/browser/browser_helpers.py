@@ -23,12 +23,18 @@ import numpy as np
 from aiohttp import web
 
 from engine_plugin import (
+    AudioStreamBufferDuration,
+    AudioStreamChannelMode,
+    AudioStreamSampleRate,
     Call,
     CommunicationIdentityClient,
     IncomingVideoOptions,
     LocalCallingService,
     MediaStreamType,
     ParticipantsUpdatedEventArgs,
+    RawIncomingAudioStream,
+    RawIncomingAudioStreamOptions,
+    RawIncomingAudioStreamProperties,
     RawIncomingVideoStream,
     RawVideoFrameReceivedEventArgs,
     VideoStreamPixelFormat,
@@ -43,6 +49,16 @@ RGBA_IN = IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)
 
 # The browser's quadrants (kit.QUADRANTS): yellow, magenta, cyan, black.
 BROWSER_QUADRANTS = ((255, 255, 0), (255, 0, 255), (0, 255, 255), (0, 0, 0))
+
+
+def mixed_audio_in() -> RawIncomingAudioStream:
+    """A mixed incoming audio stream: 48 kHz mono in 20 ms buffers."""
+    properties = RawIncomingAudioStreamProperties(
+        sample_rate=AudioStreamSampleRate.HZ_48000,
+        channel_mode=AudioStreamChannelMode.MONO,
+        buffer_duration=AudioStreamBufferDuration.IN_MS20,
+    )
+    return RawIncomingAudioStream(RawIncomingAudioStreamOptions(properties=properties))
 
 
 def serve_test_pages(app: web.Application) -> None:

@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 
 from engine_plugin import (
-    AudioStreamBufferDuration,
-    AudioStreamChannelMode,
-    AudioStreamSampleRate,
     LocalCallingService,
     MediaStreamType,
-    RawIncomingAudioStream,
-    RawIncomingAudioStreamOptions,
-    RawIncomingAudioStreamProperties,
     RawOutgoingVideoStreamOptions,
     ScreenShareOutgoingVideoStream,
     VideoStreamFormat,
@@ -39,19 +33,11 @@ from .browser_helpers import (
     BrowserAgent,
     GameVideo,
     colours_match,
+    mixed_audio_in,
     quadrant_means,
 )
 
 VIDEO = MediaStreamType.VIDEO
-
-
-def _mixed_audio_in() -> RawIncomingAudioStream:
-    properties = RawIncomingAudioStreamProperties(
-        sample_rate=AudioStreamSampleRate.HZ_48000,
-        channel_mode=AudioStreamChannelMode.MONO,
-        buffer_duration=AudioStreamBufferDuration.IN_MS20,
-    )
-    return RawIncomingAudioStream(RawIncomingAudioStreamOptions(properties=properties))
 
 
 def _browser_joins(browser: BrowserAgent, group: str) -> None:
@@ -122,7 +108,7 @@ def test_game_and_browser_see_each_others_video(
 @pytest.mark.timeout(90)
 def test_game_and_browser_hear_each_other(page: Any, web_service: LocalCallingService) -> None:
     group = str(uuid.uuid4())
-    mixed = _mixed_audio_in()
+    mixed = mixed_audio_in()
     recorder = AudioRecorder(mixed)
     with SyntheticParticipant(web_service.connection_string, "Game", tone_hz=440.0) as game:
         game.join(group, incoming_audio=mixed)

@@ -16,14 +16,8 @@ import numpy as np
 import pytest
 
 from engine_plugin import (
-    AudioStreamBufferDuration,
-    AudioStreamChannelMode,
-    AudioStreamSampleRate,
     LocalCallingService,
     MediaStreamType,
-    RawIncomingAudioStream,
-    RawIncomingAudioStreamOptions,
-    RawIncomingAudioStreamProperties,
     VideoStreamState,
 )
 from engine_plugin.media.test_patterns import tone_level_db
@@ -31,7 +25,7 @@ from engine_plugin.testing import SyntheticParticipant
 
 from ..conftest import wait_until
 from ..sdk.media_helpers import AudioRecorder
-from .browser_helpers import RGBA_IN, BrowserAgent, GameVideo
+from .browser_helpers import RGBA_IN, BrowserAgent, GameVideo, mixed_audio_in
 
 VIDEO = MediaStreamType.VIDEO
 SCREEN = MediaStreamType.SCREEN_SHARING
@@ -49,15 +43,6 @@ def _saturation(frame: np.ndarray) -> float:
     """Mean distance between the largest and smallest channel (0 for grey)."""
     rgb = frame[..., :3].astype(np.int16)
     return float((rgb.max(axis=2) - rgb.min(axis=2)).mean())
-
-
-def _mixed_audio_in() -> RawIncomingAudioStream:
-    properties = RawIncomingAudioStreamProperties(
-        sample_rate=AudioStreamSampleRate.HZ_48000,
-        channel_mode=AudioStreamChannelMode.MONO,
-        buffer_duration=AudioStreamBufferDuration.IN_MS20,
-    )
-    return RawIncomingAudioStream(RawIncomingAudioStreamOptions(properties=properties))
 
 
 def _hears_500_hz(recorder: AudioRecorder, *, seconds: float = 1.0) -> bool:
@@ -106,7 +91,7 @@ def test_start_a_call_with_a_custom_audio_stream_and_read_the_incoming_audio(
         }""",
         game.user_id,
     )
-    mixed = _mixed_audio_in()
+    mixed = mixed_audio_in()
     recorder = AudioRecorder(mixed)
     game.answer(incoming_audio=mixed)
     heard = browser.run("heard")
@@ -147,7 +132,7 @@ def test_switch_to_a_custom_audio_stream_mid_call(
         }""".replace("[microphone] }", "[window.microphone] }"),
         game.user_id,
     )
-    mixed = _mixed_audio_in()
+    mixed = mixed_audio_in()
     recorder = AudioRecorder(mixed)
     game.answer(incoming_audio=mixed)
     wait_until(lambda: len(recorder) >= 25, timeout=15, what="audio from the microphone")
