@@ -95,8 +95,12 @@ def _start_bot(connection_string: str, group: str) -> subprocess.Popen[str]:
     threading.Thread(
         target=forward, args=(bot.stdout,), name="demo-bot-output", daemon=True
     ).start()
-    if not ready.wait(30) or bot.poll() is not None:
-        raise RuntimeError("the bot participant did not start")
+    try:
+        if not ready.wait(30) or bot.poll() is not None:
+            raise RuntimeError("the bot participant did not start")
+    except BaseException:  # interrupted (SIGINT, SIGTERM) or failed: no orphan
+        _stop_bot(bot)
+        raise
     log.info("bot participant running (pid %d)", bot.pid)
     return bot
 

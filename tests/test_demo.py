@@ -160,3 +160,35 @@ def test_windowed_demo_opens_a_window_and_esc_quits_cleanly(tmp_path: Path) -> N
             demo.kill()
         xvfb.terminate()
         xvfb.wait(10)
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_stops_the_demo_and_its_bot(tmp_path: Path) -> None:
+    import psutil
+
+    log = tmp_path / "demo.log"
+    with log.open("w") as stderr:
+        demo = subprocess.Popen(
+            [sys.executable, "main.py", "--headless", "--duration", "90"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "sending the scene camera" not in log.read_text():
+            assert time.monotonic() < deadline and demo.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        children = psutil.Process(demo.pid).children(recursive=True)
+        bots = [c for c in children if "scenes.bot" in " ".join(c.cmdline())]
+        assert len(bots) == 1, children
+        demo.terminate()
+        assert demo.wait(30) == 128 + 15, log.read_text()[-3000:]
+        _gone, alive = psutil.wait_procs(bots, timeout=10)
+        assert alive == [], "the bot outlived the demo"
+        assert "bot: leaving" in log.read_text()  # it left the call, not killed
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
