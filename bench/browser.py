@@ -59,7 +59,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -82,16 +81,11 @@ from bench.measure import (
     results_to_json,
     run_isolated,
 )
+from bench.service import BenchService
 from engine_plugin import (
-    CallAgent,
-    CallAgentOptions,
-    CallClient,
-    CommunicationIdentityClient,
-    CommunicationTokenCredential,
     GroupCallLocator,
     IncomingVideoOptions,
     JoinCallOptions,
-    LocalCallingService,
     OutgoingVideoOptions,
     ParticipantsUpdatedEventArgs,
     RawIncomingVideoStream,
@@ -386,42 +380,6 @@ class MachineLoad:
 # --------------------------------------------------------------------------- the game side
 
 
-class _Service:
-    """The calling service (with the benchmark's routes) and tokens for everyone."""
-
-    def __init__(self) -> None:
-        self.service = LocalCallingService(configure_app=configure_app)
-        self.service.start()
-        self.identity = CommunicationIdentityClient.from_connection_string(
-            self.service.connection_string
-        )
-        self.group = str(uuid.uuid4())
-        self.agents: list[CallAgent] = []
-
-    def token(self) -> str:
-        _user, token = self.identity.create_user_and_token(["voip"])
-        return token.token
-
-    def agent(self, name: str) -> CallAgent:
-        credential = CommunicationTokenCredential(self.token())
-        agent = (
-            CallClient()
-            .create_call_agent(credential, CallAgentOptions(display_name=name))
-            .result(CONNECT_TIMEOUT)
-        )
-        self.agents.append(agent)
-        return agent
-
-    @property
-    def page_url(self) -> str:
-        return f"http://localhost:{self.service.port}{HARNESS_PATH}"
-
-    def close(self) -> None:
-        for agent in self.agents:
-            agent.dispose()
-        self.service.stop()
-
-
 @dataclass
 class _Log:
     """Frames sent (wall ms, stamp) and frames received (wall ms, stamp or -1, width, height)."""
@@ -434,7 +392,7 @@ class _Log:
 class GameSender:
     """A Python agent sending the 720p30 pattern, stamped with the wall clock, in ``group``."""
 
-    def __init__(self, service: _Service, log: _Log) -> None:
+    def __init__(self, service: BenchService, log: _Log) -> None:
         self.log = log
         fmt = VideoStreamFormat(
             resolution=VideoStreamResolution.P720,
@@ -474,7 +432,7 @@ class GameSender:
 class GameReceiver:
     """A Python agent in ``group`` that asks for RGBA and reads every frame's stamp."""
 
-    def __init__(self, service: _Service, log: _Log) -> None:
+    def __init__(self, service: BenchService, log: _Log) -> None:
         self.log = log
         self._started: list[RawIncomingVideoStream] = []
         options = JoinCallOptions(
@@ -522,12 +480,12 @@ class GameReceiver:
 class BrowserPeer:
     """A page of its own (one browser context) that joins as sender or receiver."""
 
-    def __init__(self, browser: Any, service: _Service) -> None:
+    def __init__(self, browser: Any, service: BenchService) -> None:
         self.context = browser.new_context()
         self.page = self.context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: logger.warning("page error: %s", error))
-        self.page.goto(service.page_url)
+        self.page.goto(service.service.page_url.rstrip("/") + HARNESS_PATH)
         _js(self.page, "bench.watchPeerConnections();")
         check_barcode(self.page)
         self.stats_before: dict[str, Any] = {}
@@ -542,14 +500,14 @@ class BrowserPeer:
         if message.type in ("error", "warning"):
             logger.warning("page console %s: %s", message.type, message.text)
 
-    def start_receiver(self, service: _Service) -> None:
+    def start_receiver(self, service: BenchService) -> None:
         _js(
             self.page,
             "return bench.startReceiver(arg);",
             {"token": service.token(), "groupId": service.group},
         )
 
-    def start_sender(self, service: _Service, content_hint: str, capture_fps: int) -> None:
+    def start_sender(self, service: BenchService, content_hint: str, capture_fps: int) -> None:
         _js(
             self.page,
             "return bench.startSender(arg);",
@@ -683,7 +641,7 @@ def path_scenario(
     logging.getLogger("bench").setLevel(logging.INFO)
     implementation = IMPLEMENTATIONS[(sender, receiver)]
     log = _Log()
-    service = _Service()
+    service = BenchService(configure_app, connect_timeout=CONNECT_TIMEOUT)
     window = MeasuredWindow()
     chromium_cpu = BrowserCpu()
     sender_dropped = math.nan

@@ -57,7 +57,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,15 +73,11 @@ from bench.measure import (
     results_to_json,
     run_isolated,
 )
+from bench.service import BenchService
 from engine_plugin import (
-    CallAgent,
-    CallClient,
-    CommunicationIdentityClient,
-    CommunicationTokenCredential,
     GroupCallLocator,
     IncomingVideoOptions,
     JoinCallOptions,
-    LocalCallingService,
     OutgoingVideoOptions,
     ParticipantsUpdatedEventArgs,
     RawIncomingVideoStream,
@@ -479,34 +474,6 @@ class _StampProbe:
         frame_texture.upload = timed_upload
 
 
-class _Service:
-    """The embedded calling service and agents made on it."""
-
-    def __init__(self) -> None:
-        self.service = LocalCallingService()
-        self.service.start()
-        self._identity = CommunicationIdentityClient.from_connection_string(
-            self.service.connection_string
-        )
-        self._client = CallClient()
-        self.agents: list[CallAgent] = []
-        self.group = str(uuid.uuid4())
-
-    def agent(self) -> CallAgent:
-        """A new connected agent."""
-        _user, token = self._identity.create_user_and_token(["voip"])
-        credential = CommunicationTokenCredential(token.token)
-        agent = self._client.create_call_agent(credential).result(CONNECT_TIMEOUT)
-        self.agents.append(agent)
-        return agent
-
-    def close(self) -> None:
-        """Dispose of the agents and stop the service."""
-        for agent in self.agents:
-            agent.dispose()
-        self.service.stop()
-
-
 def real_call_scenario(
     pixel_format: str = "bgrx", seconds: float = 10.0, warmup: float = 2.0
 ) -> ScenarioResult:
@@ -515,7 +482,7 @@ def real_call_scenario(
     from engine_plugin.testing import SyntheticParticipant
 
     fmt = PIXEL_FORMATS[pixel_format]
-    services = _Service()
+    services = BenchService(connect_timeout=CONNECT_TIMEOUT)
     bot: SyntheticParticipant | None = None
     call = None
     try:
@@ -712,7 +679,7 @@ def scene_camera_scenario(seconds: float = 10.0, warmup: float = 2.0) -> Scenari
 
     from engine_plugin.engine import SceneCamera, setup
 
-    services = _Service()
+    services = BenchService(connect_timeout=CONNECT_TIMEOUT)
     calls: list[Any] = []
     try:
         with _showbase() as base:

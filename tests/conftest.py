@@ -10,19 +10,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import psutil
 import pytest
 
 from engine_plugin import CallAgent, CommunicationIdentityClient, LocalCallingService
 
+T = TypeVar("T")
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``predicate`` until it is truthy; fail the test after ``timeout`` seconds."""
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
+    """Poll ``predicate`` until it is truthy and return that value; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
 

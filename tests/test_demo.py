@@ -17,6 +17,8 @@ import pytest
 
 from engine_plugin import CommunicationIdentityClient
 
+from .conftest import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -176,10 +178,12 @@ def test_sigterm_stops_the_demo_and_its_bot(tmp_path: Path) -> None:
             text=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while "sending the scene camera" not in log.read_text():
-            assert time.monotonic() < deadline and demo.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.2)
+        wait_until(
+            lambda: "sending the scene camera" in log.read_text() or demo.poll() is not None,
+            60,
+            "the demo's scene to run",
+        )
+        assert demo.poll() is None, log.read_text()[-3000:]
         children = psutil.Process(demo.pid).children(recursive=True)
         bots = [c for c in children if "scenes.bot" in " ".join(c.cmdline())]
         assert len(bots) == 1, children

@@ -6,7 +6,7 @@ import logging
 import queue
 from types import TracebackType
 
-from ..identity import CommunicationIdentityClient
+from ..identity import CommunicationIdentityClient, CommunicationUserIdentifier
 from ..media.audio_format import (
     AudioStreamChannelMode,
     AudioStreamSampleRate,
@@ -28,6 +28,7 @@ from ..sdk.options import (
     OutgoingVideoOptions,
     RawOutgoingAudioStreamOptions,
     RawOutgoingVideoStreamOptions,
+    StartCallOptions,
 )
 from ..sdk.outgoing_audio import RawOutgoingAudioStream
 from ..sdk.outgoing_video import VirtualOutgoingVideoStream
@@ -134,9 +135,24 @@ class SyntheticParticipant:
         self._start_sending()
         return self.call
 
+    def start_call(
+        self,
+        user_id: str,
+        *,
+        incoming_audio: RawIncomingAudioStream | None = None,
+        incoming_video: IncomingVideoOptions | None = None,
+    ) -> Call:
+        """Ring ``user_id`` (``8:acs:...``) and start sending once the call is made."""
+        options = StartCallOptions()
+        self._fill(options, incoming_audio, incoming_video)
+        target = CommunicationUserIdentifier(user_id)
+        self.call = self.agent.start_call([target], options).result(10)
+        self._start_sending()
+        return self.call
+
     def _fill(
         self,
-        options: JoinCallOptions | AcceptCallOptions,
+        options: JoinCallOptions | AcceptCallOptions | StartCallOptions,
         incoming_audio: RawIncomingAudioStream | None,
         incoming_video: IncomingVideoOptions | None,
     ) -> None:

@@ -42,7 +42,10 @@ from engine_plugin import (
     VideoStreamStateChangedEventArgs,
 )
 from engine_plugin.service import add_static
+from engine_plugin.testing import find_tone
 from engine_plugin.testing.browser import HARNESS_PATH, add_harness
+
+from ..sdk.media_helpers import AudioRecorder
 
 PAGES = Path(__file__).parent / "pages"
 RGBA_IN = IncomingVideoOptions(pixel_format=VideoStreamPixelFormat.RGBA)
@@ -96,9 +99,27 @@ class BrowserAgent:
 
     def grab(self, video_expression: str) -> np.ndarray:
         """The current frame of the <video> that ``video_expression`` names, H x W x 4 RGBA."""
-        frame = self.page.evaluate(f"kit.grab({video_expression})")
-        data = np.frombuffer(base64.b64decode(frame["rgba"]), dtype=np.uint8)
-        return data.reshape(frame["height"], frame["width"], 4)
+        return _rgba(self.page.evaluate(f"kit.grab({video_expression})"))
+
+
+def grab_element(video: Any) -> np.ndarray:
+    """The current frame of a <video> (a Playwright locator or handle), H x W x 4 RGBA.
+
+    The page must come from a service that serves the test pages
+    (:func:`serve_test_pages`).
+    """
+    return _rgba(video.evaluate("async (v) => (await import('/test/js/kit.js')).grab(v)"))
+
+
+def _rgba(frame: dict[str, Any]) -> np.ndarray:
+    data = np.frombuffer(base64.b64decode(frame["rgba"]), dtype=np.uint8)
+    return data.reshape(frame["height"], frame["width"], 4)
+
+
+def hears(recorder: AudioRecorder, frequency_hz: float, seconds: float = 2.0) -> bool:
+    """True when the last ``seconds`` of ``recorder`` (48 kHz mono, 20 ms buffers) hold the tone."""
+    count = int(seconds / 0.02)
+    return len(recorder) >= count and find_tone(recorder.tail(count), 48000, 1, frequency_hz)
 
 
 def quadrant_means(image: np.ndarray) -> list[tuple[float, float, float]]:

@@ -9,11 +9,24 @@ Debian's package (``.ci/run`` installs it). Tests skip where it is missing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from engine_plugin.testing.browser import chromium_available, launch_chromium
+
+
+@contextmanager
+def _chromium(*extra_args: str, fake_ui: bool = True) -> Iterator[Any]:
+    """Launch Chromium for one test; skip where Chromium or Playwright is missing."""
+    if not chromium_available():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright, *extra_args, fake_ui=fake_ui)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
@@ -24,13 +37,8 @@ def chromium() -> Iterator[Any]:
     running on this thread while it is open, which would break every
     asyncio test that runs after it.
     """
-    if not chromium_available():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with _chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -43,20 +51,11 @@ def tab_sharing_page() -> Iterator[Any]:
     other real source: the tab-by-title flags never answer a plain
     ``getDisplayMedia()``.
     """
-    if not chromium_available():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_chromium(
-            playwright,
-            "--auto-accept-this-tab-capture",
-            fake_ui=False,
-        )
+    with _chromium("--auto-accept-this-tab-capture", fake_ui=False) as browser:
         # Granted media permissions also let Chromium offer its 127.0.0.1 candidates
         # (without them it hides local addresses and gathers nothing on loopback).
         context = browser.new_context(permissions=["camera", "microphone"])
         yield context.new_page()
-        browser.close()
 
 
 @pytest.fixture

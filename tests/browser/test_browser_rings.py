@@ -13,10 +13,8 @@ from engine_plugin import (
     CallEndReason,
     CallState,
     CommunicationIdentityClient,
-    CommunicationUserIdentifier,
     LocalCallingService,
     MediaStreamType,
-    StartCallOptions,
 )
 from engine_plugin.media.test_patterns import quadrant_colours_ok
 from engine_plugin.testing import SyntheticParticipant
@@ -32,12 +30,6 @@ from .browser_helpers import (
 )
 
 VIDEO = MediaStreamType.VIDEO
-
-
-def _ring_browser(game: SyntheticParticipant, browser: BrowserAgent) -> Any:
-    options = StartCallOptions(incoming_video_options=RGBA_IN)
-    game._fill(options, None, RGBA_IN)
-    return game.agent.start_call([CommunicationUserIdentifier(browser.user_id)], options).result(10)
 
 
 @pytest.mark.timeout(90)
@@ -57,7 +49,7 @@ def test_a_game_rings_a_browser_that_answers_with_video(
         }"""
     )
     with SyntheticParticipant(web_service.connection_string, "Game") as game:
-        call = _ring_browser(game, browser)
+        call = game.start_call(browser.user_id, incoming_video=RGBA_IN)
         received = GameVideo(call)
         assert browser.run("rung") == {
             "caller": "Game",
@@ -79,7 +71,7 @@ def test_a_browser_declines_and_a_game_declines(
     browser = BrowserAgent(page, web_service)
     browser.run("agent.on('incomingCall', ({ incomingCall }) => incomingCall.reject())")
     with SyntheticParticipant(web_service.connection_string, "Game") as game:
-        call = _ring_browser(game, browser)
+        call = game.start_call(browser.user_id, incoming_video=RGBA_IN)
         wait_until(lambda: call.state is CallState.DISCONNECTED, what="the browser declines")
         assert call.call_end_reason is CallEndReason.DECLINED
 

@@ -8,10 +8,8 @@ Python side (the game).
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +19,9 @@ import numpy as np
 import pytest
 
 from engine_plugin import (
-    AudioStreamChannelMode,
     Call,
-    IncomingMixedAudioEventArgs,
     LocalCallingService,
     MediaStreamType,
-    RawIncomingAudioStream,
-    RawIncomingAudioStreamOptions,
-    RawIncomingAudioStreamProperties,
     RawIncomingVideoStream,
     RawOutgoingVideoStreamOptions,
     RawVideoFrameReceivedEventArgs,
@@ -37,33 +30,16 @@ from engine_plugin import (
     VideoStreamPixelFormat,
     VideoStreamState,
 )
-from engine_plugin.testing import (
-    IncomingStreams,
-    PatternSender,
-    SyntheticParticipant,
-    find_pattern,
-    find_tone,
-)
+from engine_plugin.testing import IncomingStreams, PatternSender, SyntheticParticipant, find_pattern
+
+from ..conftest import wait_until
+from ..sdk.media_helpers import AudioRecorder
+from .browser_helpers import grab_element, hears, mixed_audio_in, serve_test_pages
 
 GAME = "Game"
 BROWSER = "Browser tester"
 VIDEO, SCREEN = MediaStreamType.VIDEO, MediaStreamType.SCREEN_SHARING
 GONE = (VideoStreamState.STOPPED, VideoStreamState.NOT_AVAILABLE)
-
-# The current picture of a <video>, as RGBA bytes (base64), through a canvas.
-GRAB = """(video) => {
-  const canvas = document.createElement('canvas');
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(video, 0, 0);
-  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  let binary = '';
-  for (let i = 0; i < data.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-  }
-  return { width: canvas.width, height: canvas.height, rgba: btoa(binary) };
-}"""
 
 # Resolves once a <video> shows decoded frames.
 PLAYING = """(video) => new Promise((resolve) => {
@@ -74,31 +50,10 @@ PLAYING = """(video) => new Promise((resolve) => {
 
 # The loudest frequency of the call's remote audio (the SDK's mix), over half a second.
 REMOTE_AUDIO_PEAK = """async () => {
+  const kit = await import('/test/js/kit.js');
   const stream = await window.demo.call.remoteAudioStreams[0].getMediaStream();
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 8192;
-  context.createMediaStreamSource(stream).connect(analyser);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const bins = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(bins);
-  let best = 1;
-  for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
-  const result = { hz: (best * context.sampleRate) / analyser.fftSize, db: bins[best] };
-  await context.close();
-  return result;
+  return kit.listen(stream, 440, 500);
 }"""
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something true; ``AssertionError`` naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @dataclass(frozen=True)
@@ -174,41 +129,13 @@ class GameSees:
                 raise AssertionError(f"{error}; last: {self.latest.get(kind)}") from None
 
 
-class MixedAudio:
-    """The game's mixed incoming audio (48 kHz mono), in 20 ms buffers."""
-
-    def __init__(self) -> None:
-        properties = RawIncomingAudioStreamProperties(channel_mode=AudioStreamChannelMode.MONO)
-        self.stream = RawIncomingAudioStream(RawIncomingAudioStreamOptions(properties=properties))
-        self.lock = threading.Lock()
-        self.buffers: list[np.ndarray] = []
-        self.stream.mixed_audio_buffer_received += self._on_buffer
-
-    def _on_buffer(self, args: IncomingMixedAudioEventArgs) -> None:
-        with self.lock:
-            self.buffers.append(np.frombuffer(args.audio_buffer.data, dtype=np.int16).copy())
-
-    def hears(self, frequency_hz: float, seconds: float = 2.0) -> bool:
-        count = int(seconds / 0.02)
-        with self.lock:
-            if len(self.buffers) < count:
-                return False
-            pcm = np.concatenate(self.buffers[-count:])
-        return find_tone(pcm, 48000, 1, frequency_hz)
-
-
-def grab(video: Any) -> np.ndarray:
-    """The <video> element's current picture, H x W x 4 RGBA."""
-    frame = video.evaluate(GRAB)
-    data = np.frombuffer(base64.b64decode(frame["rgba"]), dtype=np.uint8)
-    return data.reshape(frame["height"], frame["width"], 4)
-
-
 def shows_pattern(video: Any, seed: int = 0) -> None:
     """Assert that the <video> decodes pattern frames with the corner colours where they belong."""
     video.evaluate(PLAYING)
     match = wait_until(
-        lambda: find_pattern(grab(video), seed=seed, channel_order="rgba"), 10, "a pattern frame"
+        lambda: find_pattern(grab_element(video), seed=seed, channel_order="rgba"),
+        10,
+        "a pattern frame",
     )
     assert match.colours_and_orientation_ok, match
     assert match.psnr_db > 25, match
@@ -246,13 +173,14 @@ def test_the_page_joins_a_call_with_a_game(page: Any) -> None:
     page.on("pageerror", lambda error: errors.append(str(error)))
     group = str(uuid.uuid4())
     with (
-        LocalCallingService(dev_tokens=True) as service,
+        LocalCallingService(dev_tokens=True, configure_app=serve_test_pages) as service,
         SyntheticParticipant(service.connection_string, GAME) as game,
     ):
         call = game.join(group)
         sees = GameSees(call)
-        mixed = MixedAudio()
-        call.start_audio(mixed.stream).result(10)
+        mixed = mixed_audio_in()
+        recorder = AudioRecorder(mixed)
+        call.start_audio(mixed).result(10)
         join_from_page(page, service, group)
 
         # The game's tile, named, and its video decoded with the corners where they belong.
@@ -266,10 +194,10 @@ def test_the_page_joins_a_call_with_a_game(page: Any) -> None:
         assert sees.counts[VIDEO] >= 5
         # ... and its beeps, and has it in the roster under its name.
         assert BROWSER in roster(game)
-        wait_until(lambda: mixed.hears(500), 15, "the browser's 500 Hz beeps at the game")
+        wait_until(lambda: hears(recorder, 500), 15, "the browser's 500 Hz beeps at the game")
         # The page plays (and mixes) the game's 440 Hz tone.
         peak = page.evaluate(REMOTE_AUDIO_PEAK)
-        assert abs(peak["hz"] - 440) < 15, peak
+        assert abs(peak["peakHz"] - 440) < 15, peak
 
         # Stop video: the game's stream of the browser goes away.
         page.click("#stop-video")
@@ -295,7 +223,7 @@ def test_sources_switch_mid_call_and_screen_shares_come_and_go(page: Any) -> Non
     page.on("pageerror", lambda error: errors.append(str(error)))
     group = str(uuid.uuid4())
     with (
-        LocalCallingService(dev_tokens=True) as service,
+        LocalCallingService(dev_tokens=True, configure_app=serve_test_pages) as service,
         SyntheticParticipant(service.connection_string, GAME) as game,
     ):
         call = game.join(group)

@@ -20,12 +20,11 @@ from engine_plugin import (
     MediaStreamType,
     VideoStreamState,
 )
-from engine_plugin.media.test_patterns import tone_level_db
 from engine_plugin.testing import SyntheticParticipant
 
 from ..conftest import wait_until
 from ..sdk.media_helpers import AudioRecorder
-from .browser_helpers import RGBA_IN, BrowserAgent, GameVideo, mixed_audio_in
+from .browser_helpers import RGBA_IN, BrowserAgent, GameVideo, hears, mixed_audio_in
 
 VIDEO = MediaStreamType.VIDEO
 SCREEN = MediaStreamType.SCREEN_SHARING
@@ -49,7 +48,7 @@ def _hears_500_hz(recorder: AudioRecorder, *, seconds: float = 1.0) -> bool:
     buffers = int(seconds * 50)
     start = len(recorder)
     wait_until(lambda: len(recorder) >= start + buffers, timeout=20, what="mixed audio")
-    return tone_level_db(recorder.tail(buffers), 48000, 1, 500.0) > -30.0
+    return hears(recorder, 500.0, seconds)
 
 
 @pytest.fixture
@@ -111,10 +110,11 @@ def test_switch_to_a_custom_audio_stream_mid_call(
         """async userId => {
             const deviceManager = await new sdk.CallClient().getDeviceManager();
             const [microphone] = await deviceManager.getMicrophones();
-            window.microphone = new sdk.LocalAudioStream(microphone);
             const call = agent.startCall(userId, {
-                audioOptions: { localAudioStreams: [microphone] } });
+                audioOptions: { localAudioStreams: [new sdk.LocalAudioStream(microphone)] } });
             window.call = call;
+            // The test lets the handler go on once the game has heard the microphone.
+            const microphoneHeard = new Promise(resolve => { window.letGo = resolve; });
             window.switched = new Promise(resolve => {
                 const mediaStream = seed.createBeepAudioStreamToSend();
                 const localAudioStream = new sdk.LocalAudioStream(mediaStream);
@@ -122,14 +122,14 @@ def test_switch_to_a_custom_audio_stream_mid_call(
                     if (call.state === 'Connected') {
                         await kit.until(() => call.remoteParticipants[0]?.state === 'Connected',
                                         'media');
-                        await new Promise(r => setTimeout(r, 1500));  // the microphone first
+                        await microphoneHeard;
                         await call.startAudio(localAudioStream);
                         resolve(call.localAudioStreams.map(s => s.mediaStreamType));
                     }
                 };
                 call.on('stateChanged', callStateChangedHandler);
             });
-        }""".replace("[microphone] }", "[window.microphone] }"),
+        }""",
         game.user_id,
     )
     mixed = mixed_audio_in()
@@ -137,6 +137,7 @@ def test_switch_to_a_custom_audio_stream_mid_call(
     game.answer(incoming_audio=mixed)
     wait_until(lambda: len(recorder) >= 25, timeout=15, what="audio from the microphone")
     assert not _hears_500_hz(recorder, seconds=0.5)
+    browser.run("letGo()")
     assert browser.run("switched") == ["RawMedia"]
     wait_until(lambda: _hears_500_hz(recorder, seconds=0.5), timeout=10, what="the beep")
 
@@ -180,12 +181,14 @@ def test_switch_from_the_camera_to_a_custom_video_stream_mid_call(
                 videoOptions: { localVideoStreams: [new sdk.LocalVideoStream(camera)] } });
             window.call = call;
             window.types = [call.localVideoStreams[0].mediaStreamType];
+            // The test lets the handler go on once the game has seen the camera.
+            const cameraSeen = new Promise(resolve => { window.letGo = resolve; });
             window.switched = new Promise(resolve => {
                 const callStateChangedHandler = async () => {
                     if (call.state === 'Connected') {
                         await kit.until(() => call.remoteParticipants[0]?.state === 'Connected',
                                         'media');
-                        await new Promise(r => setTimeout(r, 1500));  // the camera first
+                        await cameraSeen;
                         const mediaStream = seed.createVideoMediaStreamToSend();
                         const localVideoStream = call.localVideoStreams.find((stream) => {
                             return stream.mediaStreamType === 'Video' });
@@ -202,6 +205,7 @@ def test_switch_from_the_camera_to_a_custom_video_stream_mid_call(
     received = GameVideo(game.answer(incoming_video=RGBA_IN))
     camera = received.fresh_frame(VIDEO, lambda f: f.shape[:2] == (480, 640))
     assert _blue_share(camera) < 0.2  # Chromium's fake camera, not the seed's canvas
+    browser.run("letGo()")
     assert browser.run("switched") == ["Video", "RawMedia"]
     frame = received.fresh_frame(VIDEO, lambda f: _blue_share(f) > 0.2)
     assert frame.shape[:2] == (845, 1500)

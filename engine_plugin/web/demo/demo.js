@@ -379,9 +379,7 @@ async function startVideo() {
   try {
     await call?.startVideo(v.local);
   } catch (error) {
-    // A stream whose source failed to open stays attached to the call: detach it.
-    if (call?.localVideoStreams.includes(v.local)) await call.stopVideo(v.local).catch(showError);
-    releaseVideo(v);
+    releaseVideo(v); // the call has taken it back already
     throw error;
   }
   video = v;
@@ -420,19 +418,13 @@ async function switchVideo() {
     }
     stopTracks(v.preview);
     video = { choice, canvas, local: v.local };
-  } else if (v.choice === 'camera') {
+  } else {
     const device = await chosenCamera();
-    if (device.id === v.device.id) return;
+    if (v.choice === 'camera' && device.id === v.device.id) return;
     await v.local.switchSource(device);
     stopTracks(v.preview);
+    v.canvas?.stop();
     video = { choice, device, local: v.local };
-  } else {
-    // From a custom MediaStream to a camera: the Azure docs say to stop the video,
-    // switch the source and start again; switchSource() of this SDK version keeps
-    // sending the custom stream then, so a new LocalVideoStream is started instead.
-    await stopVideo();
-    await startVideo();
-    return;
   }
   await showVideoPreview();
   log(`Video switched to ${describeVideo(video)}`);
@@ -477,8 +469,7 @@ async function startAudio() {
   try {
     await call?.startAudio(a.local);
   } catch (error) {
-    if (call?.localAudioStreams.includes(a.local)) await call.stopAudio().catch(showError);
-    releaseAudio(a);
+    releaseAudio(a); // the call has taken it back already
     throw error;
   }
   audio = a;
@@ -510,11 +501,7 @@ async function switchAudio() {
   try {
     await call?.startAudio(next.local);
   } catch (error) {
-    // The call let go of the previous stream already: audio is off now.
-    if (call?.localAudioStreams.length) await call.stopAudio().catch(showError);
-    audio = null;
-    releaseAudio(next);
-    releaseAudio(previous);
+    releaseAudio(next); // the call went back to the previous stream
     throw error;
   }
   audio = next;
@@ -536,15 +523,9 @@ async function startScreenShare() {
   const local = call.localVideoStreams.find((stream) => stream.mediaStreamType === 'ScreenSharing');
   if (local === undefined) throw new Error('the screen share stopped at once');
   const raw = await local.getMediaStream(); // ours to stop from now on
-  const share = { local, raw, bw: null };
-  screen = share;
-  // The browser's own "Stop sharing" ends the screen's track (also under the black and white effect).
-  raw.getVideoTracks()[0]?.addEventListener(
-    'ended',
-    action(async () => {
-      if (screen === share) await stopScreenShare();
-    }),
-  );
+  // The browser's own "Stop sharing" ends the share in the SDK (also under the black
+  // and white effect): isScreenSharingOnChanged then cleans up (followCall).
+  screen = { local, raw, bw: null };
   await updateScreenEffect();
   log('Sharing the screen');
 }

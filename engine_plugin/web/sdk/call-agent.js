@@ -4,15 +4,10 @@ import { Call, IncomingCall, parseCallOptions } from './call.js';
 import { Emitter } from './events.js';
 import { logger } from './log.js';
 import { Signaling } from './signaling.js';
+import { describe } from './describe.js';
 
 const GROUP_ID = /^[A-Za-z0-9\-_.:]{1,128}$/;
 const MAX_TARGETS = 32;
-
-function describe(value) {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return value.constructor?.name ?? 'object';
-}
 
 function targetId(target) {
   if (typeof target === 'string' && target) return target;

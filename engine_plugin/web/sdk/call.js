@@ -12,6 +12,7 @@ import { logger } from './log.js';
 import { PeerLink } from './peer-link.js';
 import { RemoteParticipant } from './remote.js';
 import { AudioMixer, RemoteAudioStream } from './remote-audio.js';
+import { describe } from './describe.js';
 
 const CALL_EVENTS = [
   'stateChanged',
@@ -25,12 +26,6 @@ const CALL_EVENTS = [
 ];
 const MAX_SIZE = 4096;
 const END_CODES = { left: 0, declined: 603, no_answer: 480, unavailable: 404, disconnected: 410 };
-
-function describe(value) {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return value.constructor?.name ?? 'object';
-}
 
 function sizeOf(track) {
   const settings = track.getSettings?.() ?? {};
@@ -399,11 +394,10 @@ export class Call extends Emitter {
     this.#setState('Connecting');
     try {
       await this.#sourcesChanged();
-      const reply = await this.#agent._request(
+      await this.#agent._request(
         { ...request, display_name: this.#agent.displayName, media: this.#media },
         (answer) => this.#opened(answer),
       );
-      return reply;
     } catch (error) {
       logger.warning(`${request.type} failed:`, error.message);
       this._end(error.code ?? 'error', error.message);

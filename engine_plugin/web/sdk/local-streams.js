@@ -9,12 +9,7 @@
 // at once, without renegotiation.
 
 import { AudioDeviceInfo, VideoDeviceInfo, openCamera, openMicrophone } from './devices.js';
-
-function describe(value) {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return value.constructor?.name ?? 'object';
-}
+import { describe } from './describe.js';
 
 class LocalStream {
   #kind;
